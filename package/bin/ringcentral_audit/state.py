@@ -1,0 +1,138 @@
+"""The checkpoint: versioned JSON, migrated on load, and the only memory the collector has.
+
+Shape (version 2)::
+
+    {"version": 2,
+     "origin": "...Z" | "" | null, # the input's start date this state began from ("" = all
+                                    # history); null after a migration: adopt the current one
+     "cursor": "...Z" | null,      # end of the last finished window (exclusive)
+     "recent": {"<id>": "...Z"},   # ids emitted within ``overlap`` before the cursor
+     "window": null | {"start": "...Z", "end": "...Z", "page": N, "pass": N,
+                       "ids": {"<id>": "...Z"}},   # an unfinished window and what it has seen
+     "per_page": N,                 # the page size the API accepted
+     "blocked_until": "...Z" | null}  # no search request before this (429 penalty)
+
+Version 1 (``{"version": 1, "cursor": ...}``), the unversioned ``{"cursor": ...}`` and a bare
+time string (what an admin may write to move an input's start by hand) migrate to version 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+from .errors import CheckpointError
+from .timeutil import format_time, parse_time
+
+VERSION = 2
+DEFAULT_PER_PAGE = 1000
+
+
+@dataclass
+class Window:
+    """A frozen window [start, end) being read page by page."""
+
+    start: float
+    end: float
+    page: int = 1
+    passes: int = 1
+    ids: Dict[str, float] = field(default_factory=dict)  # id -> event time, all seen in this window
+
+
+@dataclass
+class State:
+    origin: Optional[str] = None
+    cursor: Optional[float] = None
+    recent: Dict[str, float] = field(default_factory=dict)
+    window: Optional[Window] = None
+    per_page: int = DEFAULT_PER_PAGE
+    blocked_until: Optional[float] = None
+
+    def to_json(self) -> Dict[str, Any]:
+        window = None
+        if self.window is not None:
+            w = self.window
+            window = {
+                "start": format_time(w.start),
+                "end": format_time(w.end),
+                "page": w.page,
+                "pass": w.passes,
+                "ids": {k: format_time(v) for k, v in w.ids.items()},
+            }
+        return {
+            "version": VERSION,
+            "origin": self.origin,
+            "cursor": _fmt(self.cursor),
+            "recent": {k: format_time(v) for k, v in self.recent.items()},
+            "window": window,
+            "per_page": self.per_page,
+            "blocked_until": _fmt(self.blocked_until),
+        }
+
+
+def _fmt(value: Optional[float]) -> Optional[str]:
+    return None if value is None else format_time(value)
+
+
+def _time(value: Any, what: str) -> Optional[float]:
+    if value is None:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise CheckpointError(
+            f"The checkpoint's {what} {value!r} is not a time: reset the input's checkpoint "
+            "(change its start date) to start over."
+        )
+    return parsed
+
+
+def _times(values: Any, what: str) -> Dict[str, float]:
+    if not isinstance(values, dict):
+        raise CheckpointError(f"The checkpoint's {what} is not an object: reset the checkpoint.")
+    return {str(k): _time(v, what) or 0.0 for k, v in values.items()}
+
+
+def _migrate_v1(raw: Dict[str, Any]) -> Dict[str, Any]:
+    return {"version": 2, "origin": None, "cursor": raw.get("cursor"), "recent": {}, "window": None}
+
+
+_MIGRATIONS = {1: _migrate_v1}
+
+
+def load_state(raw: Any) -> State:
+    """A State from whatever the store held: None (new input), any known version, or an error."""
+    if raw is None:
+        return State()
+    if isinstance(raw, str):
+        raw = {"version": 1, "cursor": raw}
+    if not isinstance(raw, dict):
+        raise CheckpointError(
+            f"The checkpoint holds {type(raw).__name__}, not an object: reset the checkpoint."
+        )
+    version = raw.get("version", 1)
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(
+            f"The checkpoint has version {version!r}, newer than this add-on understands "
+            f"({VERSION}): upgrade the add-on, or reset the checkpoint."
+        )
+    while version < VERSION:
+        raw = _MIGRATIONS[version](raw)
+        version = raw["version"]
+    window = raw.get("window")
+    per_page = raw.get("per_page") or DEFAULT_PER_PAGE
+    return State(
+        origin=raw.get("origin") if isinstance(raw.get("origin"), str) else None,
+        cursor=_time(raw.get("cursor"), "cursor"),
+        recent=_times(raw.get("recent") or {}, "recent ids"),
+        window=None
+        if not window
+        else Window(
+            start=_time(window.get("start"), "window start") or 0.0,
+            end=_time(window.get("end"), "window end") or 0.0,
+            page=int(window.get("page") or 1),
+            passes=int(window.get("pass") or 1),
+            ids=_times(window.get("ids") or {}, "window ids"),
+        ),
+        per_page=int(per_page),
+        blocked_until=_time(raw.get("blocked_until"), "blocked_until"),
+    )
