@@ -17,7 +17,11 @@ def test_state_round_trips_through_json():
         cursor=1722941419.442,
         recent={"a": 1722941419.0, "sha256:ff": 1722941000.5},
         window=Window(
-            start=1722941000.0, end=1722942000.0, page=3, passes=2, ids={"b": 1722941500.25}
+            start=1722941000.0,
+            end=1722942000.0,
+            page=3,
+            ids={"b": 1722941500.25},
+            parts=[(1722941000.0, 1722941500.001), (1722941500.0, 1722942000.0)],
         ),
         per_page=500,
         blocked_until=1722942060.0,

@@ -381,23 +381,7 @@ class AuditTrailClient:
                 )
             )
         if status == 403 or set(codes) & {"CMN-401", "CMN-408", "CMN-402"}:
-            if set(codes) & {"CMN-401", "CMN-408"}:
-                return PermissionDenied(
-                    f"The RingCentral app lacks the ReadAuditTrail permission ({detail}): add "
-                    "'Read Audit Trail' to the app's permissions in the developer console, then "
-                    "save the account again.",
-                    code=code,
-                    status=status,
-                )
-            if "CMN-402" in codes:
-                return PermissionDenied(
-                    f"The RingCentral user behind the JWT may not read the audit trail "
-                    f"({detail}): give the user the Super Admin role or a role with the "
-                    "'Audit Trail' permission.",
-                    code=code,
-                    status=status,
-                )
-            return PermissionDenied(f"RingCentral refused the {what} ({detail}).", code=code)
+            return _permission_error(codes, message, detail, what)
         if status == 404:
             return RequestRejected(
                 f"The server has no audit trail endpoint ({detail}): check the server URL.",
@@ -405,6 +389,29 @@ class AuditTrailClient:
                 status=status,
             )
         return RequestRejected(f"RingCentral rejected the {what} ({detail}).", code=code)
+
+
+def _permission_error(codes: List[str], message: str, detail: str, what: str) -> Exception:
+    """CMN-401 "application needs to have [X] permission" is the app's scope; CMN-408 "user needs
+    to have [X] permission" and CMN-402 are the user's role. The wording decides when present."""
+    text = message.lower()
+    app = "application needs" in text or ("CMN-401" in codes and "user needs" not in text)
+    if app:
+        return PermissionDenied(
+            f"The RingCentral app lacks the ReadAuditTrail permission ({detail}): add "
+            "'Read Audit Trail' to the app's permissions in the developer console, then save "
+            "the account again.",
+            code=codes[0] if codes else None,
+        )
+    if "user needs" in text or set(codes) & {"CMN-408", "CMN-402"}:
+        return PermissionDenied(
+            f"The RingCentral user behind the JWT may not read the audit trail ({detail}): give "
+            "the user the Super Admin role or a role with the 'Audit Trail' permission.",
+            code=codes[0] if codes else None,
+        )
+    return PermissionDenied(
+        f"RingCentral refused the {what} ({detail}).", code=codes[0] if codes else None
+    )
 
 
 def _token_error(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .client import AuditTrailClient, SearchPage, Stopped, page_body
 from .clock import Clock
@@ -25,7 +25,8 @@ from .timeutil import format_time
 from .windows import DataLossWarning, plan_window
 
 RETENTION_MAX_RECORDS = 10000
-MAX_PASSES = 3  # reads of one window before accepting a count that will not add up
+MS = 0.001
+PART_FILL = 0.8  # sub-windows are cut to hold this share of a page, leaving room for unseen ones
 SMALLER_PAGES = (500, 200, 100)  # if the API refuses perPage=1000
 
 
@@ -109,10 +110,10 @@ class Collector:
                 error.kind,
                 _quote(error.message),
             )
-        finally:
-            if state is not None:
-                self._save_penalty(state)
-            self._summarise(report, state, started)
+        # Not in a finally: after a crash (BaseException) nothing more may be written.
+        if state is not None:
+            self._save_penalty(state)
+        self._summarise(report, state, started)
         if report.error is not None:
             raise report.error
         return report
@@ -145,52 +146,63 @@ class Collector:
     # ----- one window ---------------------------------------------------------------------
 
     def _read_window(self, state: State, window: Window) -> bool:
-        """Read pages until the window is finished (True) or a stop is requested (False)."""
+        """Read until the window is finished (True) or a stop is requested (False).
+
+        First page through the whole window: with a stable order that costs the minimum of
+        requests. If the ids seen then fall short of ``totalFound`` (records moved between pages),
+        read the window again as sub-windows cut at the seen records' times, each small enough
+        for one page, which holds all its records whatever their order; a sub-window that still
+        spans several pages is halved.
+        """
         total_found: Optional[int] = None
         while True:
             if self.stop.is_set():
                 return False
-            page = self._search(state, window)
+            span = (window.start, window.end) if window.parts is None else window.parts[0]
+            page = self._search(state, window, span)
             if page is None:
-                continue  # page size reduced: the pass starts again
-            paging = page.paging or {}
-            found = _int(paging.get("totalFound"))
-            if found is not None:
-                total_found = max(total_found or 0, found)
+                continue  # page size reduced: this span starts again at page 1
             self._emit(state, window, page)
             last = _is_last_page(page, window.page, state.per_page)
-            window.page += 1
-            if last and total_found is not None and len(window.ids) < total_found:
-                if window.passes < MAX_PASSES:
-                    self.log.info(
-                        "action=window_reread %s saw=%d total_found=%d pass=%d",
-                        self._ctx,
-                        len(window.ids),
-                        total_found,
-                        window.passes + 1,
-                    )
-                    window.passes += 1
+            if window.parts is None:
+                found = _int((page.paging or {}).get("totalFound"))
+                if found is not None:
+                    total_found = max(total_found or 0, found)
+                window.page += 1
+                if last and total_found is not None and len(window.ids) < total_found:
+                    window.parts = split_by_seen(window, state.per_page)
                     window.page = 1
                     last = False
-                else:
-                    self.log.warning(
-                        "action=window_incomplete %s saw=%d total_found=%d from=%s to=%s",
+                    self.log.info(
+                        "action=window_split %s saw=%d total_found=%d parts=%d",
                         self._ctx,
                         len(window.ids),
                         total_found,
-                        format_time(window.start),
-                        format_time(window.end),
+                        len(window.parts),
                     )
+            else:
+                start, end = window.parts[0]
+                if last:
+                    window.parts.pop(0)
+                    window.page = 1
+                elif window.page == 1 and end - start > 2 * MS:
+                    middle = round((start + end) / 2, 3)
+                    window.parts[0:1] = [(start, middle + MS), (middle, end)]
+                else:  # more than a page of records in one millisecond: page through it
+                    window.page += 1
+                last = not window.parts
             if last:
                 self._finish(state, window, total_found)
             self._save(state)
             if last:
                 return True
 
-    def _search(self, state: State, window: Window) -> Optional[SearchPage]:
+    def _search(
+        self, state: State, window: Window, span: Tuple[float, float]
+    ) -> Optional[SearchPage]:
         body = page_body(
-            format_time(window.start),
-            format_time(window.end),
+            format_time(span[0]),
+            format_time(span[1]),
             window.page,
             state.per_page,
             self.settings.action_ids,
@@ -317,6 +329,24 @@ class Collector:
             "" if report.lag_s is None else f"{report.lag_s:.3f}",
             report.cursor or "",
         )
+
+
+def split_by_seen(window: Window, per_page: int) -> List[Tuple[float, float]]:
+    """Sub-windows of ``window`` each holding about PART_FILL of a page of the records seen.
+
+    Neighbours overlap by a millisecond, so a record on a cut is inside one of them whichever
+    way the API treats the bounds (duplicates are dropped by id).
+    """
+    chunk = max(1, int(per_page * PART_FILL))
+    times = sorted(t for t in window.ids.values() if window.start < t < window.end)
+    cuts: List[float] = []
+    for t in times[chunk::chunk]:
+        if not cuts or t > cuts[-1]:
+            cuts.append(t)
+    bounds = [window.start, *cuts, window.end]
+    parts = [(bounds[i], bounds[i + 1] + MS) for i in range(len(bounds) - 2)]
+    parts.append((bounds[-2], window.end))
+    return parts
 
 
 def _is_last_page(page: SearchPage, number: int, per_page: int) -> bool:

@@ -7,8 +7,9 @@ Shape (version 2)::
                                     # history); null after a migration: adopt the current one
      "cursor": "...Z" | null,      # end of the last finished window (exclusive)
      "recent": {"<id>": "...Z"},   # ids emitted within ``overlap`` before the cursor
-     "window": null | {"start": "...Z", "end": "...Z", "page": N, "pass": N,
-                       "ids": {"<id>": "...Z"}},   # an unfinished window and what it has seen
+     "window": null | {"start": "...Z", "end": "...Z", "page": N,
+                       "ids": {"<id>": "...Z"},    # an unfinished window and what it has seen
+                       "parts": null | [["...Z", "...Z"], ...]},  # sub-windows still to read
      "per_page": N,                 # the page size the API accepted
      "blocked_until": "...Z" | null}  # no search request before this (429 penalty)
 
@@ -19,7 +20,7 @@ time string (what an admin may write to move an input's start by hand) migrate t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import CheckpointError
 from .timeutil import format_time, parse_time
@@ -35,8 +36,10 @@ class Window:
     start: float
     end: float
     page: int = 1
-    passes: int = 1
     ids: Dict[str, float] = field(default_factory=dict)  # id -> event time, all seen in this window
+    # None while paging the whole window; after a count that did not add up, the sub-windows
+    # (each small enough for one page) still to be read.
+    parts: Optional[List[Tuple[float, float]]] = None
 
 
 @dataclass
@@ -56,8 +59,10 @@ class State:
                 "start": format_time(w.start),
                 "end": format_time(w.end),
                 "page": w.page,
-                "pass": w.passes,
                 "ids": {k: format_time(v) for k, v in w.ids.items()},
+                "parts": None
+                if w.parts is None
+                else [[format_time(a), format_time(b)] for a, b in w.parts],
             }
         return {
             "version": VERSION,
@@ -90,6 +95,14 @@ def _times(values: Any, what: str) -> Dict[str, float]:
     if not isinstance(values, dict):
         raise CheckpointError(f"The checkpoint's {what} is not an object: reset the checkpoint.")
     return {str(k): _time(v, what) or 0.0 for k, v in values.items()}
+
+
+def _parts(value: Any) -> Optional[List[Tuple[float, float]]]:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
+        raise CheckpointError("The checkpoint's window parts are malformed: reset the checkpoint.")
+    return [(_time(a, "window part") or 0.0, _time(b, "window part") or 0.0) for a, b in value]
 
 
 def _migrate_v1(raw: Dict[str, Any]) -> Dict[str, Any]:
@@ -130,8 +143,8 @@ def load_state(raw: Any) -> State:
             start=_time(window.get("start"), "window start") or 0.0,
             end=_time(window.get("end"), "window end") or 0.0,
             page=int(window.get("page") or 1),
-            passes=int(window.get("pass") or 1),
             ids=_times(window.get("ids") or {}, "window ids"),
+            parts=_parts(window.get("parts")),
         ),
         per_page=int(per_page),
         blocked_until=_time(raw.get("blocked_until"), "blocked_until"),
