@@ -184,7 +184,7 @@ def test_a_429_penalty_is_waited_out_and_remembered_across_runs():
         rc.inject("429", count=6, retry_after=30)  # the client gives up after the 6th in a row
         with pytest.raises(RateLimitExceeded, match="rate limit"):
             collect(rc, clock, checkpoint=store, sink=ListSink())
-        blocked_until = parse_time(store.value["blocked_until"])
+        blocked_until = parse_time(store.value["rate"]["blocked_until"])
         assert blocked_until > clock.now()
         before = len(rc.requests)
         sink = ListSink()
@@ -192,7 +192,7 @@ def test_a_429_penalty_is_waited_out_and_remembered_across_runs():
         assert report.status == "success" and len(sink.events) == 10
         searches = [r for r in rc.requests[before:] if r["endpoint"] == "search"]
         assert searches and searches[0]["time"] >= blocked_until
-        assert store.value["blocked_until"] is None
+        assert store.value["rate"]["blocked_until"] is None
 
 
 def test_a_large_backfill_stays_under_the_heavy_limit():

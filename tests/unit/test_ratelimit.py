@@ -1,3 +1,4 @@
+import pytest
 from ringcentral_audit.ratelimit import SAFETY_SECONDS, RateGate, retry_after
 
 
@@ -45,3 +46,17 @@ def test_retry_after_defaults_to_sixty_seconds():
     assert retry_after({"Retry-After": "17"}) == 17
     assert retry_after({}) == 60
     assert retry_after({"Retry-After": "soon"}) == 60
+
+
+def test_the_gate_carries_over_to_the_next_run():
+    first = RateGate(limit=10, window=60)
+    first.observe({"X-Rate-Limit-Limit": "5", "X-Rate-Limit-Window": "30"}, 0.0)
+    for t in range(5):
+        first.sent(float(t))
+    first.penalize(20, now=5.0)
+    exported = first.export(now=6.0)
+    second = RateGate(limit=10, window=60)
+    second.restore(exported)
+    assert (second.limit, second.window) == (5, 30.0)
+    assert second.delay(6.0) == pytest.approx(30 + SAFETY_SECONDS - 6.0, abs=0.01)
+    assert RateGate(limit=10, window=60).export(now=100.0)["blocked_until"] is None

@@ -24,7 +24,7 @@ def test_state_round_trips_through_json():
             parts=[(1722941000.0, 1722941500.001), (1722941500.0, 1722942000.0)],
         ),
         per_page=500,
-        blocked_until=1722942060.0,
+        rate={"limit": 10, "window": 60.0, "blocked_until": None, "sent": []},
     )
     raw = json.loads(json.dumps(state.to_json()))
     assert raw["version"] == VERSION

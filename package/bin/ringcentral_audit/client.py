@@ -273,6 +273,7 @@ class AuditTrailClient:
             except _RateLimited as limit:
                 limited += 1
                 self.stats.rate_limited += 1
+                self._observe_latest(gate)
                 gate.penalize(limit.seconds, self.clock.now())
                 self.log.warning(
                     "action=rate_limited %s group=%s retry_after_s=%g",

@@ -79,9 +79,7 @@ class Collector:
         state: Optional[State] = None
         try:
             state = self._load()
-            self.client.heavy.blocked_until = max(
-                self.client.heavy.blocked_until, state.blocked_until or 0.0
-            )
+            self.client.heavy.restore(state.rate)
             planned = False
             while not self.stop.is_set():
                 if state.window is None:
@@ -268,7 +266,7 @@ class Collector:
     # ----- persistence and reporting ------------------------------------------------------
 
     def _save(self, state: State) -> None:
-        state.blocked_until = self._penalty()
+        state.rate = self.client.heavy.export(self.clock.now())
         try:
             self.checkpoint.save(state.to_json())
         except AuditTrailError:
@@ -279,14 +277,12 @@ class Collector:
                 f"{SECRETS.redact(str(error))[:200]}); the last page will be collected again."
             ) from None
 
-    def _penalty(self) -> Optional[float]:
-        blocked = self.client.heavy.blocked_until
-        return blocked if blocked > self.clock.now() else None
-
     def _save_penalty(self, state: State) -> None:
         """Remember an unexpired 429 penalty, so the next run does not restart it."""
-        penalty = self._penalty()
-        if penalty != state.blocked_until and penalty is not None:
+        rate = self.client.heavy.export(self.clock.now())
+        if rate["blocked_until"] and rate["blocked_until"] != (state.rate or {}).get(
+            "blocked_until"
+        ):
             try:
                 self._save(state)
             except CheckpointError as error:

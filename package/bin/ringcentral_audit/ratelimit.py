@@ -10,7 +10,9 @@ clients of the same user spend the same budget), and after a 429 sends nothing u
 from __future__ import annotations
 
 from collections import deque
-from typing import Deque, Mapping, Optional
+from typing import Any, Deque, Dict, Mapping, Optional
+
+from .timeutil import format_time, parse_time
 
 # Requests reach the server a little after we log them: widen the window by this much.
 SAFETY_SECONDS = 1.0
@@ -56,10 +58,31 @@ class RateGate:
             self._remaining_at = now
 
     def penalize(self, retry_after: float, now: float) -> None:
-        """A 429: nothing may be sent to this group for ``retry_after`` seconds."""
+        """A 429: nothing may be sent to this group for ``retry_after`` seconds (that decides)."""
         self.blocked_until = max(self.blocked_until, now + retry_after)
-        self._remaining = 0
-        self._remaining_at = now
+        self._remaining = None
+
+    def export(self, now: float) -> Dict[str, Any]:
+        """What the next run must know (limit, window, penalty, recent sends), as JSON."""
+        return {
+            "limit": self.limit,
+            "window": self.window,
+            "blocked_until": format_time(self.blocked_until) if self.blocked_until > now else None,
+            "sent": [format_time(t) for t in self._sent if t > now - self.window - SAFETY_SECONDS],
+        }
+
+    def restore(self, data: Optional[Mapping[str, Any]]) -> None:
+        """Take over an earlier run's view, so a run started right after it paces too."""
+        if not data:
+            return
+        self.limit = _int(str(data.get("limit"))) or self.limit
+        try:
+            self.window = float(data.get("window") or self.window)
+        except (TypeError, ValueError):
+            pass
+        self.blocked_until = max(self.blocked_until, parse_time(data.get("blocked_until")) or 0.0)
+        sent = [t for t in (parse_time(v) for v in data.get("sent") or []) if t is not None]
+        self._sent = deque(sorted(set(self._sent) | set(sent)))
 
 
 def _int(value: Optional[str]) -> Optional[int]:

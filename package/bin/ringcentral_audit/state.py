@@ -6,12 +6,14 @@ Shape (version 2)::
      "origin": "...Z" | "" | null, # the input's start date this state began from ("" = all
                                     # history); null after a migration: adopt the current one
      "cursor": "...Z" | null,      # end of the last finished window (exclusive)
-     "recent": {"<id>": "...Z"},   # ids emitted within ``overlap`` before the cursor
+     "recent": {"<id>": ms},       # ids emitted within ``overlap`` before the cursor, with
+                                    # their event times in epoch milliseconds
      "window": null | {"start": "...Z", "end": "...Z", "page": N,
-                       "ids": {"<id>": "...Z"},    # an unfinished window and what it has seen
+                       "ids": {"<id>": ms},        # an unfinished window and what it has seen
                        "parts": null | [["...Z", "...Z"], ...]},  # sub-windows still to read
      "per_page": N,                 # the page size the API accepted
-     "blocked_until": "...Z" | null}  # no search request before this (429 penalty)
+     "rate": null | {...}}          # the Heavy group's pacing: limit, window, penalty end,
+                                    # recent sends (see ratelimit.RateGate.export)
 
 Version 1 (``{"version": 1, "cursor": ...}``), the unversioned ``{"cursor": ...}`` and a bare
 time string (what an admin may write to move an input's start by hand) migrate to version 2.
@@ -49,7 +51,7 @@ class State:
     recent: Dict[str, float] = field(default_factory=dict)
     window: Optional[Window] = None
     per_page: int = DEFAULT_PER_PAGE
-    blocked_until: Optional[float] = None
+    rate: Optional[Dict[str, Any]] = None
 
     def to_json(self) -> Dict[str, Any]:
         window = None
@@ -59,7 +61,7 @@ class State:
                 "start": format_time(w.start),
                 "end": format_time(w.end),
                 "page": w.page,
-                "ids": {k: format_time(v) for k, v in w.ids.items()},
+                "ids": _millis(w.ids),
                 "parts": None
                 if w.parts is None
                 else [[format_time(a), format_time(b)] for a, b in w.parts],
@@ -68,11 +70,16 @@ class State:
             "version": VERSION,
             "origin": self.origin,
             "cursor": _fmt(self.cursor),
-            "recent": {k: format_time(v) for k, v in self.recent.items()},
+            "recent": _millis(self.recent),
             "window": window,
             "per_page": self.per_page,
-            "blocked_until": _fmt(self.blocked_until),
+            "rate": self.rate,
         }
+
+
+def _millis(times: Dict[str, float]) -> Dict[str, int]:
+    """Id -> event time as integer milliseconds: compact, and cheap to write after every page."""
+    return {k: round(v * 1000) for k, v in times.items()}
 
 
 def _fmt(value: Optional[float]) -> Optional[str]:
@@ -94,7 +101,10 @@ def _time(value: Any, what: str) -> Optional[float]:
 def _times(values: Any, what: str) -> Dict[str, float]:
     if not isinstance(values, dict):
         raise CheckpointError(f"The checkpoint's {what} is not an object: reset the checkpoint.")
-    return {str(k): _time(v, what) or 0.0 for k, v in values.items()}
+    return {
+        str(k): v / 1000 if isinstance(v, (int, float)) else _time(v, what) or 0.0
+        for k, v in values.items()
+    }
 
 
 def _parts(value: Any) -> Optional[List[Tuple[float, float]]]:
@@ -147,5 +157,5 @@ def load_state(raw: Any) -> State:
             parts=_parts(window.get("parts")),
         ),
         per_page=int(per_page),
-        blocked_until=_time(raw.get("blocked_until"), "blocked_until"),
+        rate=raw.get("rate") if isinstance(raw.get("rate"), dict) else None,
     )
