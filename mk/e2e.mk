@@ -1,0 +1,18 @@
+# The built add-on's modular input, run as splunkd runs it (no Splunk needed: stand-ins for
+# splunkd and RingCentral under tests/standins/).
+#   make test-e2e   build, then tests/package/test_modular_input.py: --scheme,
+#                   --validate-arguments, runs with the XML input definition on stdin, kill and
+#                   SIGTERM mid-run, a misconfigured account, secret scans of every output
+#   make demo       build, then collect a generated 2,500-record history through the built
+#                   input and print what was collected (last line: events_written, checkpoint,
+#                   secrets_leaked)
+
+EXTRA_TESTS += test-e2e
+
+.PHONY: test-e2e demo
+
+test-e2e: build venv
+	$(PY) -m pytest tests/package/test_modular_input.py
+
+demo: build venv
+	$(PY) tests/demo.py

@@ -1,0 +1,358 @@
+"""The modular input's glue: Splunk in, events out. All collection logic lives in ringcentral_audit.
+
+UCC generates ``bin/ringcentral_audit_trail.py`` (a splunklib ``Script``) that calls
+:func:`validate_input` when an input is saved (``--validate-arguments``) and :func:`stream_events`
+for each run. This module only translates between Splunk and the library:
+
+* settings: the input stanza, the account (``ta_ringcentral_audit_account``, secrets decrypted
+  from storage/passwords by solnlib's ConfManager), the proxy and log level
+  (``ta_ringcentral_audit_settings``), all read through splunkd's REST API at ``server_uri``;
+* checkpoint: a KV store document (collection ``ta_ringcentral_audit_checkpoints``, key = input
+  name), never a file: nothing is written inside the app's folder;
+* OAuth tokens: kept between runs in splunkd's secure storage (storage/passwords, realm
+  ``TA-ringcentral-audit#token_cache``, user = account name);
+* events: one ``splunklib.modularinput.Event`` per audit record, flushed page by page;
+* logs: ``$SPLUNK_HOME/var/log/splunk/ta_ringcentral_audit_ringcentral_audit_trail.log`` through
+  solnlib, every line passed through the library's RedactingFilter;
+* SIGTERM/SIGINT: a stop request the collector honours between pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+from urllib.parse import urlsplit
+
+from ringcentral_audit.client import AuditTrailClient
+from ringcentral_audit.clock import SystemClock
+from ringcentral_audit.collector import Collector
+from ringcentral_audit.errors import SECRETS, AuditTrailError, ConfigError, RedactingFilter
+from ringcentral_audit.events import AuditEvent
+from ringcentral_audit.settings import (
+    Connection,
+    parse_account,
+    parse_input_settings,
+    parse_proxy,
+    utc_now,
+    validate_input_settings,
+)
+from solnlib import conf_manager, log, utils
+from solnlib.credentials import CredentialManager, CredentialNotExistException
+from solnlib.modular_input.checkpointer import KVStoreCheckpointer
+from solnlib.soln_exceptions import ConfManagerException, ConfStanzaNotExistException
+from splunklib import modularinput as smi
+
+APP_NAME = "TA-ringcentral-audit"
+INPUT_TYPE = "ringcentral_audit_trail"
+SOURCETYPE = "ringcentral:audit"
+ACCOUNT_CONF = "ta_ringcentral_audit_account"
+SETTINGS_CONF = "ta_ringcentral_audit_settings"
+# Where UCC (splunktaucclib) keeps each conf's encrypted fields, as JSON per stanza.
+ACCOUNT_REALM = f"__REST_CREDENTIAL__#{APP_NAME}#configs/conf-{ACCOUNT_CONF}"
+SETTINGS_REALM = f"__REST_CREDENTIAL__#{APP_NAME}#configs/conf-{SETTINGS_CONF}"
+TOKEN_REALM = f"{APP_NAME}#token_cache"
+CHECKPOINT_COLLECTION = "ta_ringcentral_audit_checkpoints"
+LOGGER_NAME = "ta_ringcentral_audit_ringcentral_audit_trail"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+# ----- Splunk-backed ports ---------------------------------------------------------------------
+
+
+def splunkd_address(server_uri: str) -> Dict[str, Any]:
+    """scheme/host/port of the splunkd that started us (solnlib needs them outside splunkd's own
+    Python, where it cannot discover them through splunk.rest)."""
+    parts = urlsplit(server_uri or "")
+    if not parts.scheme or not parts.hostname or not parts.port:
+        raise ConfigError(f"splunkd passed an unusable server_uri {server_uri!r}")
+    return {"scheme": parts.scheme, "host": parts.hostname, "port": parts.port}
+
+
+class KVStoreCheckpoint:
+    """CheckpointStore: one KV store document per input (key = input name)."""
+
+    def __init__(self, session_key: str, address: Mapping[str, Any], input_name: str) -> None:
+        self._session_key = session_key
+        self._address = dict(address)
+        self.key = input_name
+        self._store: Optional[KVStoreCheckpointer] = None
+
+    def _checkpointer(self) -> KVStoreCheckpointer:
+        if self._store is None:  # created on first use: a KV store outage is a checkpoint error
+            self._store = KVStoreCheckpointer(
+                CHECKPOINT_COLLECTION, self._session_key, APP_NAME, **self._address
+            )
+        return self._store
+
+    def load(self) -> Optional[Dict[str, Any]]:
+        state = self._checkpointer().get(self.key)
+        return state if state is None or isinstance(state, dict) else {"cursor": state}
+
+    def save(self, state: Dict[str, Any]) -> None:
+        self._checkpointer().update(self.key, state)
+
+
+class SecureTokenStore:
+    """TokenStore: the account's OAuth token state as JSON in splunkd's storage/passwords."""
+
+    def __init__(self, session_key: str, address: Mapping[str, Any], account_name: str) -> None:
+        self._manager = CredentialManager(session_key, APP_NAME, realm=TOKEN_REALM, **dict(address))
+        self.account_name = account_name
+
+    def load(self) -> Optional[Dict[str, Any]]:
+        try:
+            text = self._manager.get_password(self.account_name)
+        except CredentialNotExistException:
+            return None
+        SECRETS.add(text)
+        data = json.loads(text)
+        return data if isinstance(data, dict) else None
+
+    def save(self, data: Dict[str, Any]) -> None:
+        text = json.dumps(data, separators=(",", ":"))
+        SECRETS.add(text)
+        self._manager.set_password(self.account_name, text)
+
+
+class EventWriterSink:
+    """EventSink: each AuditEvent becomes one XML event on stdout, flushed with its page."""
+
+    def __init__(self, writer: smi.EventWriter, *, index: Optional[str], source: str) -> None:
+        self.writer = writer
+        # "default" (inputs.conf's own default) is not an index name: let splunkd route the
+        # events as configured for the input instead of naming an index.
+        self.index = index if index and index != "default" else None
+        self.source = source
+        self.count = 0
+
+    def write(self, events: Sequence[AuditEvent]) -> None:
+        for event in events:
+            self.writer.write_event(
+                smi.Event(
+                    data=event.data,
+                    time=f"{event.time:.3f}",
+                    index=self.index,
+                    sourcetype=SOURCETYPE,
+                    source=self.source,
+                )
+            )
+            self.count += 1
+        output = getattr(self.writer, "_out", None)
+        if output is not None:
+            output.flush()
+
+
+# ----- settings from splunkd -----------------------------------------------------------------
+
+
+def read_settings(session_key: str, address: Mapping[str, Any]) -> Dict[str, Any]:
+    """The log level and proxy stanza, as solnlib's get_log_level / get_proxy_dict read them.
+
+    Those two functions locate splunkd themselves (through Splunk's own splunk.rest module); the
+    same reads are done here against the server_uri splunkd handed to the input.
+    """
+    manager = conf_manager.ConfManager(session_key, APP_NAME, realm=SETTINGS_REALM, **address)
+    result: Dict[str, Any] = {"loglevel": "INFO", "proxy": None}
+    try:
+        conf = manager.get_conf(SETTINGS_CONF)
+    except ConfManagerException:
+        return result
+    try:
+        level = str(conf.get("logging").get("loglevel") or "INFO").upper()
+        result["loglevel"] = level if level in LOG_LEVELS else "INFO"
+    except ConfStanzaNotExistException:
+        pass
+    try:
+        proxy = conf.get("proxy")
+    except ConfStanzaNotExistException:
+        return result
+    result["proxy"] = {
+        k: v for k, v in proxy.items() if not k.startswith("eai:") and k != "disabled"
+    }
+    return result
+
+
+def read_account(session_key: str, address: Mapping[str, Any], name: str) -> Dict[str, Any]:
+    """The account stanza with client_secret and jwt decrypted; ConfigError if there is none."""
+    if not name:
+        raise ConfigError("The input has no account: pick one on the input's page.")
+    manager = conf_manager.ConfManager(session_key, APP_NAME, realm=ACCOUNT_REALM, **address)
+    try:
+        stanza = manager.get_conf(ACCOUNT_CONF).get(name)
+    except (ConfManagerException, ConfStanzaNotExistException):
+        raise ConfigError(
+            f"Account {name!r} does not exist: add it under Configuration > Accounts, or pick "
+            "another account for this input."
+        ) from None
+    except CredentialNotExistException:
+        raise ConfigError(
+            f"The client secret and JWT of account {name!r} are missing from Splunk's secure "
+            "storage: edit the account and enter them again."
+        ) from None
+    return dict(stanza)
+
+
+# ----- logging -------------------------------------------------------------------------------
+
+
+def get_logger() -> logging.Logger:
+    """solnlib's logger for this input type, every handler behind the RedactingFilter.
+
+    solnlib finds $SPLUNK_HOME/var/log/splunk through Splunk's own Python; the directory is set
+    from SPLUNK_HOME (which splunkd always passes) so it is the same under any interpreter.
+    """
+    splunk_home = os.environ.get("SPLUNK_HOME")
+    if splunk_home:
+        log.Logs.set_context(directory=os.path.join(splunk_home, "var", "log", "splunk"))
+        logger = log.Logs().get_logger(LOGGER_NAME)
+    else:  # started by hand, outside splunkd: log to stderr
+        logger = logging.getLogger(LOGGER_NAME)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler(sys.stderr))
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+        if not any(isinstance(f, _QuietRetries) for f in handler.filters):
+            handler.addFilter(_QuietRetries(logger))
+    # Libraries log through the root logger (solnlib, urllib3): into the same file, redacted.
+    root = logging.getLogger()
+    for handler in logger.handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    return logger
+
+
+class _QuietRetries(logging.Filter):
+    """solnlib's @retry logs a WARNING with a traceback for every expected miss (a stanza or
+    secret not there yet): keep those for DEBUG; the outcome is logged by the input itself."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__()
+        self.logger = logger
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "root" and str(record.msg).startswith("Run function:"):
+            return self.logger.isEnabledFor(logging.DEBUG)
+        return True
+
+
+# ----- the two entry points ------------------------------------------------------------------
+
+
+def validate_input(definition: smi.ValidationDefinition) -> None:
+    """Refuse bad input settings when an input is saved; the message says what to fix."""
+    name = str(definition.metadata.get("name") or "")
+    params = dict(definition.parameters)
+    now = utc_now()
+    try:
+        validate_input_settings(name, params, now)
+    except AuditTrailError as error:
+        raise ValueError(str(error)) from None
+    session_key = definition.metadata.get("session_key")
+    server_uri = definition.metadata.get("server_uri")
+    account_name = str(params.get("account") or "")
+    if not (session_key and server_uri and account_name):
+        return
+    SECRETS.add(session_key)
+    try:
+        raw = read_account(session_key, splunkd_address(server_uri), account_name)
+    except AuditTrailError as error:  # the account does not exist, or lost its secrets
+        raise ValueError(str(error)) from None
+    except Exception as error:  # noqa: BLE001 - splunkd trouble: say so, without its details
+        raise ValueError(
+            f"Could not read account {account_name!r} from splunkd ({type(error).__name__}): "
+            "try saving the input again."
+        ) from None
+    try:
+        parse_account(raw, now)
+    except AuditTrailError as error:
+        raise ValueError(f"Account {account_name!r}: {error}") from None
+
+
+def stream_events(inputs: smi.InputDefinition, event_writer: smi.EventWriter) -> None:
+    """One run of each input splunkd passed (one per process: use_single_instance is off)."""
+    logger = get_logger()
+    stop = threading.Event()
+    utils.handle_teardown_signals(lambda *_: stop.set())
+    session_key = str(inputs.metadata.get("session_key") or "")
+    SECRETS.add(session_key)
+    failures: List[str] = []
+    for stanza_name, params in inputs.inputs.items():
+        if stop.is_set():
+            break
+        name = stanza_name.split("://", 1)[-1]
+        failure = run_input(name, dict(params), inputs.metadata, event_writer, logger, stop)
+        if failure:
+            failures.append(failure)
+    if failures:
+        # Each failure is on stderr already (splunkd copies it to splunkd.log) and in our log.
+        # Close the stream so the events written before the failure stay well-formed, and exit
+        # with status 1 without a second, traceback-laden copy of the message.
+        event_writer.close()
+        raise SystemExit(1)
+
+
+def run_input(
+    name: str,
+    params: Dict[str, Any],
+    metadata: Mapping[str, Any],
+    event_writer: smi.EventWriter,
+    logger: logging.Logger,
+    stop: threading.Event,
+) -> Optional[str]:
+    """Collect one input; returns None on success or stop, else the (secret-free) error."""
+    full_name = f"{INPUT_TYPE}://{name}"
+    account_name = str(params.get("account") or "")
+    index = params.get("index")
+    sink = EventWriterSink(event_writer, index=index, source=full_name)
+    log.modular_input_start(logger, name)
+    error: Optional[str] = None
+    try:
+        session_key = str(metadata.get("session_key") or "")
+        address = splunkd_address(str(metadata.get("server_uri") or ""))
+        settings = read_settings(session_key, address)
+        logger.setLevel(settings["loglevel"])
+        now = utc_now()
+        input_settings = parse_input_settings(name, params, now)
+        account = parse_account(read_account(session_key, address, account_name), now)
+        connection = Connection(proxy=parse_proxy(settings["proxy"]))
+        clock = SystemClock(stop)
+        client = AuditTrailClient(
+            account,
+            connection,
+            tokens=SecureTokenStore(session_key, address, account_name),
+            clock=clock,
+            logger=logger,
+        )
+        try:
+            Collector(
+                client,
+                input_settings,
+                checkpoint=KVStoreCheckpoint(session_key, address, name),
+                sink=sink,
+                clock=clock,
+                logger=logger,
+                stop=stop,
+            ).run()
+        finally:
+            client.close()
+    except AuditTrailError as failure:  # the message says what to fix and holds no secret
+        error = f"{full_name}: {failure.message}"
+        label = "Configuration Error" if isinstance(failure, ConfigError) else "Collection Error"
+        log.log_exception(logger, failure, label, full_msg=False)
+    except Exception as failure:  # noqa: BLE001 - anything else is logged (redacted) and reported
+        error = f"{full_name}: unexpected {type(failure).__name__}: {SECRETS.redact(str(failure))}"
+        log.log_exception(logger, failure, "Unexpected Error")
+    finally:
+        log.events_ingested(
+            logger, full_name, SOURCETYPE, sink.count, index or "default", account=account_name
+        )
+        log.modular_input_end(logger, name)
+    if error:
+        event_writer.log(smi.EventWriter.ERROR, SECRETS.redact(error))
+    return error
