@@ -11,6 +11,7 @@ live in the splunkd stand-in (conf files, storage/passwords, KV store), as in Sp
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import os
 import shutil
@@ -389,6 +390,12 @@ def test_a_run_streams_every_record_once_and_checkpoints_in_the_kv_store(harness
         "event_account=acme"
     ) in log
     assert "action=ended modular_input_name=prod" in log
+    # UCC's monitoring dashboard searches index=_internal source=*ta-ringcentral-audit*
+    # action=events_ingested: that file gets the line too.
+    monitoring = Path(harness.paths["log_dir"], "ta-ringcentral-audit_monitoring.log")
+    assert fnmatch.fnmatch(monitoring.name, "*ta-ringcentral-audit*")
+    assert "action=events_ingested" in monitoring.read_text()
+    assert "n_events=2500" in monitoring.read_text()
     # The token is kept in secure storage, not in a file.
     assert json.loads(harness.splunkd.clear_password(TOKEN_REALM, "acme"))["auth"]["access_token"]
 
