@@ -33,10 +33,9 @@ from ringcentral_audit.collector import Collector
 from ringcentral_audit.errors import SECRETS, AuditTrailError, ConfigError, RedactingFilter
 from ringcentral_audit.events import AuditEvent
 from ringcentral_audit.settings import (
-    Connection,
     parse_account,
+    parse_connection,
     parse_input_settings,
-    parse_proxy,
     utc_now,
     validate_input_settings,
 )
@@ -331,8 +330,9 @@ def run_input(
         logger.setLevel(settings["loglevel"])
         now = utc_now()
         input_settings = parse_input_settings(name, params, now)
-        account = parse_account(read_account(session_key, address, account_name), now)
-        connection = Connection(proxy=parse_proxy(settings["proxy"]))
+        account_stanza = read_account(session_key, address, account_name)
+        account = parse_account(account_stanza, now)
+        connection = parse_connection(account_stanza, settings["proxy"])
         clock = SystemClock(stop)
         client = AuditTrailClient(
             account,

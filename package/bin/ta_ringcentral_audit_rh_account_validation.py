@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ringcentral_audit.errors import SECRETS, AuditTrailError, RedactingFilter
-from ringcentral_audit.settings import Connection, parse_account, parse_proxy, utc_now
+from ringcentral_audit.settings import parse_account, parse_connection, utc_now
 from ringcentral_audit.validation import validate_account
 from solnlib import conf_manager, log
 from solnlib.credentials import CredentialManager, CredentialNotExistException
@@ -34,7 +34,14 @@ TOKEN_REALM = f"{APP_NAME}#token_cache"
 # index=_internal source=*ta-ringcentral-audit*.
 LOGGER_NAME = "ta-ringcentral-audit_account_validation"
 
-ACCOUNT_FIELDS = ("server", "custom_server_url", "client_id", "client_secret", "jwt")
+ACCOUNT_FIELDS = (
+    "server",
+    "custom_server_url",
+    "client_id",
+    "client_secret",
+    "jwt",
+    "ca_bundle_path",
+)
 SECRET_FIELDS = ("client_secret", "jwt")
 # What the setup page sends back for a secret the admin left unchanged.
 PLACEHOLDERS = ("******", "********")
@@ -140,8 +147,8 @@ class AccountValidationHandler(AdminExternalHandler):
         SECRETS.add(self.getSessionKey())
         try:
             account = parse_account(raw, now=utc_now())
-            proxy = parse_proxy(read_proxy_stanza(self.getSessionKey()))
-            validate_account(account, Connection(proxy=proxy), logger=logger)
+            connection = parse_connection(raw, read_proxy_stanza(self.getSessionKey()))
+            validate_account(account, connection, logger=logger)
         except AuditTrailError as error:
             logger.warning("Account %r refused: %s", name, error)
             raise RestError(400, str(error)) from None

@@ -426,6 +426,7 @@ def test_global_config_has_the_fields_the_add_on_reads() -> None:
         "server",
         "custom_server_url",
         "client_id",
+        "ca_bundle_path",
         "client_secret",
         "jwt",
     }

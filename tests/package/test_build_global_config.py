@@ -96,6 +96,7 @@ def test_the_account_tab() -> None:
         "server",
         "custom_server_url",
         "client_id",
+        "ca_bundle_path",
         "client_secret",
         "jwt",
     }

@@ -44,6 +44,7 @@ ACCOUNT = {
     "client_id": "AbCdEfGh123",
     "client_secret": SECRET,
     "jwt": JWT,
+    "ca_bundle_path": "",
 }
 
 

@@ -8,6 +8,7 @@ from ringcentral_audit.settings import (
     Proxy,
     check_base_url,
     parse_account,
+    parse_connection,
     parse_input_settings,
     parse_proxy,
     server_url,
@@ -155,3 +156,16 @@ def test_saving_refuses_a_start_date_the_api_no_longer_holds_but_a_run_accepts_i
 def test_defaults():
     settings = parse_input_settings("i", {"interval": "300"}, NOW)
     assert (settings.start, settings.lag, settings.overlap) == (None, 60.0, 600.0)
+
+
+def test_connection_trusts_public_cas_unless_a_readable_ca_bundle_is_given(tmp_path):
+    assert parse_connection({}).verify is True
+    bundle = tmp_path / "corp-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    connection = parse_connection(
+        {"ca_bundle_path": f" {bundle} "}, {"proxy_url": "p", "proxy_port": "8080"}
+    )
+    assert connection.verify == str(bundle)
+    assert connection.proxy == Proxy("p", 8080)
+    with pytest.raises(Exception, match="not a readable file"):
+        parse_connection({"ca_bundle_path": str(tmp_path / "missing.pem")})

@@ -325,15 +325,25 @@ class AuditTrailClient:
         if isinstance(error, requests.exceptions.SSLError):
             return TlsFailed(
                 f"TLS verification with {server} failed ({_reason(error)}). If a proxy "
-                "inspects TLS traffic, give its CA certificate as the account's CA bundle."
+                "inspects TLS traffic, set the account's CA bundle path to a PEM file with its "
+                "CA certificate."
             )
-        if isinstance(error, requests.exceptions.ProxyError):
-            return _Retryable(
-                ConnectionFailed(
-                    f"Could not connect through the configured proxy ({_reason(error)}): check "
-                    "the proxy host, port, type and credentials on the Proxy tab."
+        proxy = self.connection.proxy
+        socks = proxy is not None and proxy.type.startswith("socks")
+        if isinstance(error, requests.exceptions.ProxyError) or (
+            socks and isinstance(error, requests.exceptions.ConnectionError)
+        ):
+            assert proxy is not None
+            refused = _proxy_auth_refused(error)
+            failure = ConnectionFailed(
+                f"Could not connect through the configured {proxy.where()} ({_reason(error)}): "
+                + (
+                    "check the proxy username and password on the Proxy tab."
+                    if refused
+                    else "check the proxy host, port, type and credentials on the Proxy tab."
                 )
             )
+            return failure if refused else _Retryable(failure)
         if isinstance(error, requests.exceptions.ReadTimeout):
             return _Retryable(
                 ServiceError(
@@ -366,6 +376,12 @@ class AuditTrailClient:
         )
         if status == 429:
             return _RateLimited(retry_after(response.headers))
+        if status == 407:  # the proxy's answer, not RingCentral's (plain-http servers only)
+            where = self.connection.proxy.where() if self.connection.proxy else "proxy"
+            return ConnectionFailed(
+                f"The {where} refused the credentials (HTTP 407): check the proxy username "
+                "and password on the Proxy tab."
+            )
         if status >= 500:
             return _Retryable(
                 ServiceError(f"RingCentral had a server error on the {what} ({detail}).", code=code)
@@ -466,6 +482,12 @@ def _error_details(response: requests.Response) -> Tuple[List[str], str, str]:
         messages.append(str(body["error_description"]))
     oauth_error = str(body.get("error") or "")
     return codes, SECRETS.redact(messages[0][:300]) if messages else "", oauth_error
+
+
+def _proxy_auth_refused(error: BaseException) -> bool:
+    """Whether a proxy failure is a refusal of its credentials (retrying cannot help)."""
+    text = str(error).lower()
+    return "407" in text or "authentication" in text
 
 
 def _reason(error: BaseException) -> str:

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import ipaddress
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -67,12 +68,13 @@ class Proxy:
             "socks5": "socks5h" if self.remote_dns else "socks5",
         }[self.type]
         auth = ""
-        if self.username:
-            auth = quote(self.username, safe="")
-            if self.password:
-                auth += ":" + quote(self.password, safe="")
-            auth += "@"
+        if self.username:  # always "user:password@": requests drops a user without a colon
+            auth = quote(self.username, safe="") + ":" + quote(self.password or "", safe="") + "@"
         return f"{scheme}://{auth}{self.host}:{self.port}"
+
+    def where(self) -> str:
+        """The proxy as an admin entered it, without credentials: for messages."""
+        return f"{self.type} proxy {self.host}:{self.port}"
 
     def for_requests(self) -> Dict[str, str]:
         url = self.url()
@@ -204,6 +206,23 @@ def parse_proxy(raw: Optional[Mapping[str, Any]]) -> Optional[Proxy]:
         password=str(raw.get("proxy_password") or "") or None,
         remote_dns=_truthy(raw.get("proxy_rdns", "1")),
     )
+
+
+def parse_connection(
+    account: Mapping[str, Any], proxy: Optional[Mapping[str, Any]] = None
+) -> Connection:
+    """How to reach RingCentral for an account stanza (its optional ca_bundle_path) and the
+    proxy tab's stanza."""
+    path = str(account.get("ca_bundle_path") or "").strip()
+    verify: Union[bool, str] = True
+    if path:
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise ConfigError(
+                f"CA bundle path {path!r} is not a readable file on this Splunk instance: give "
+                "the full path of a PEM file, or leave it empty to trust the usual public CAs."
+            )
+        verify = path
+    return Connection(proxy=parse_proxy(proxy), verify=verify)
 
 
 def _truthy(value: Any) -> bool:

@@ -7,7 +7,7 @@ connection would hang the input forever. ``Client.load_response`` is the SDK's o
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import requests
 from ringcentral.http import Client
@@ -22,18 +22,19 @@ class SessionClient(Client):  # type: ignore[misc]
         self.connection = connection
         self.session = requests.Session()
         self.last_response: Optional[requests.Response] = None
-        self._proxies = connection.proxy.for_requests() if connection.proxy else {}
-        if connection.proxy:
-            self.session.trust_env = False  # an explicit proxy wins over HTTP(S)_PROXY
+        # An explicit proxy wins over HTTP(S)_PROXY; without one the environment's apply, as
+        # they did for the SDK (requests reads them only when no proxies are passed).
+        self._proxies = connection.proxy.for_requests() if connection.proxy else None
 
     def load_response(self, request: Any) -> ApiResponse:
-        response = self.session.send(
-            request,
-            timeout=(self.connection.connect_timeout, self.connection.read_timeout),
-            proxies=self._proxies,
-            verify=self.connection.verify,
-            allow_redirects=False,
-        )
+        options: Dict[str, Any] = {
+            "timeout": (self.connection.connect_timeout, self.connection.read_timeout),
+            "verify": self.connection.verify,
+            "allow_redirects": False,
+        }
+        if self._proxies is not None:
+            options["proxies"] = self._proxies
+        response = self.session.send(request, **options)
         self.last_response = response
         return ApiResponse(request, response)
 
