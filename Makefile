@@ -9,12 +9,19 @@ PY := $(VENV)/bin/python
 .PHONY: test lint typecheck unit integration bench venv lock clean
 .DEFAULT_GOAL := test
 
+# $(call venv_from,DIR): DIR made anew from the rule's first prerequisite, a fully pinned
+# requirements file, so an environment always holds exactly its pins.
+define venv_from
+rm -rf $(1)
+$(PYTHON) -m venv $(1)
+$(1)/bin/pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+$(1)/bin/pip install -q --disable-pip-version-check -r $<
+touch $@
+endef
+
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements/dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/dev.txt
-	touch $@
+	$(call venv_from,$(VENV))
 
 lock: venv
 	$(VENV)/bin/pip install -q -r requirements/dev.in

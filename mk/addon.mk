@@ -25,11 +25,7 @@ EXTRA_TESTS += test-build appinspect
 .PHONY: build package test-build appinspect lock-build lock-appinspect libmagic
 
 $(BUILD_VENV)/.installed: requirements/build.txt
-	rm -rf $(BUILD_VENV)
-	$(PYTHON) -m venv $(BUILD_VENV)
-	$(BUILD_VENV)/bin/pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	$(BUILD_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/build.txt
-	touch $@
+	$(call venv_from,$(BUILD_VENV))
 
 $(ADDON_WHEELS)/.built: package/lib/requirements.txt $(BUILD_VENV)/.installed
 	rm -rf $(ADDON_WHEELS)
@@ -66,11 +62,7 @@ test-build: package venv
 	$(PY) -m pytest tests/package --ignore=tests/package/test_modular_input.py
 
 $(APPINSPECT_VENV)/.installed: requirements/appinspect.txt
-	rm -rf $(APPINSPECT_VENV)
-	$(PYTHON) -m venv $(APPINSPECT_VENV)
-	$(APPINSPECT_VENV)/bin/pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	$(APPINSPECT_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/appinspect.txt
-	touch $@
+	$(call venv_from,$(APPINSPECT_VENV))
 
 # AppInspect identifies files with the system libmagic (through python-magic).
 libmagic: $(APPINSPECT_VENV)/.installed

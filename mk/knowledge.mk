@@ -9,11 +9,7 @@ KNOWLEDGE_PY := $(KNOWLEDGE_VENV)/bin/python
 knowledge-venv: $(KNOWLEDGE_VENV)/.installed
 # Rebuilt from nothing whenever the pins change, so the environment holds exactly the pinned set.
 $(KNOWLEDGE_VENV)/.installed: requirements/knowledge.txt
-	rm -rf $(KNOWLEDGE_VENV)
-	$(PYTHON) -m venv $(KNOWLEDGE_VENV)
-	$(KNOWLEDGE_VENV)/bin/pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
-	$(KNOWLEDGE_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/knowledge.txt
-	touch $@
+	$(call venv_from,$(KNOWLEDGE_VENV))
 
 # pytest-splunk-addon's pytest plugins are switched off (-p no:plugin -p no:splunk): the suite uses
 # its library on emulated events, not its live-Splunk session machinery, which would also write

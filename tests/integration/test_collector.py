@@ -222,6 +222,19 @@ def test_expired_access_token_is_replaced_once_and_the_cache_is_reused():
         assert rc.count(status=401) <= 1
 
 
+def test_a_refresh_token_the_sdk_deems_expired_leads_to_a_jwt_login_not_a_crash():
+    clock = FakeClock()
+    with RingCentralStandIn(records=history(clock, 5), clock=clock) as rc:
+        tokens = MemoryStore()
+        collect(rc, clock, checkpoint=MemoryStore(), sink=ListSink(), tokens=tokens)
+        cached = tokens.value
+        cached["auth"]["refresh_token_expire_time"] = 1.0  # the SDK's own clock: long expired
+        cached["expires_at"] = 0.0  # our clock: the access token must be replaced
+        report = collect(rc, clock, checkpoint=MemoryStore(), sink=ListSink(), tokens=tokens)
+        assert report.status == "success"
+        assert rc.logins == 2 and rc.refreshes == 0
+
+
 def test_changed_credentials_do_not_reuse_the_cached_token():
     clock = FakeClock()
     with RingCentralStandIn(records=history(clock, 5), clock=clock) as rc:

@@ -165,6 +165,9 @@ class AuditTrailClient:
         self._token_received()
 
     def _refresh(self) -> None:
+        if not self._platform.auth().refresh_token_valid():
+            # the SDK would raise a bare Exception; ensure_token logs in with the JWT instead
+            raise AuthError("The refresh token has expired.")
         self._platform.refresh()  # triggers refreshSuccess -> _token_received
 
     def _token_received(self, refreshed: bool = False) -> None:

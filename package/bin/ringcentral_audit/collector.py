@@ -122,10 +122,7 @@ class Collector:
         except AuditTrailError:
             raise
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
-            raise CheckpointError(
-                f"Could not read the checkpoint ({type(error).__name__}: "
-                f"{SECRETS.redact(str(error))[:200]}): is the KV store running?"
-            ) from None
+            raise _store_failure("read", error, "is the KV store running?") from None
         state = load_state(raw)
         configured = "" if self.settings.start is None else format_time(self.settings.start)
         if state.origin is None:
@@ -272,10 +269,7 @@ class Collector:
         except AuditTrailError:
             raise
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
-            raise CheckpointError(
-                f"Could not save the checkpoint ({type(error).__name__}: "
-                f"{SECRETS.redact(str(error))[:200]}); the last page will be collected again."
-            ) from None
+            raise _store_failure("save", error, "the last page will be collected again.") from None
 
     def _save_penalty(self, state: State) -> None:
         """Remember an unexpired 429 penalty, so the next run does not restart it."""
@@ -358,6 +352,13 @@ def _is_last_page(page: SearchPage, number: int, per_page: int) -> bool:
     if found is not None:
         return number * size >= found
     return len(page.records) < size
+
+
+def _store_failure(verb: str, error: Exception, consequence: str) -> CheckpointError:
+    return CheckpointError(
+        f"Could not {verb} the checkpoint ({type(error).__name__}: "
+        f"{SECRETS.redact(str(error))[:200]}): {consequence}"
+    )
 
 
 def _int(value: object) -> Optional[int]:
