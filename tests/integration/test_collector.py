@@ -10,7 +10,7 @@ import pytest
 from ringcentral_audit.errors import AuthError, PermissionDenied, RateLimitExceeded, ServiceError
 from ringcentral_audit.ports import MemoryStore
 from ringcentral_audit.settings import InputSettings
-from ringcentral_audit.timeutil import parse_time
+from ringcentral_audit.timeutil import format_time, parse_time
 
 from tests.harness import Crash, DyingStore, ListSink, LogCapture, collect, make_client
 from tests.standins.ringcentral import FakeClock, RingCentralStandIn, generate_history
@@ -98,6 +98,63 @@ def test_every_order_and_bound_convention_yields_each_record_once(order, bounds)
             clock.advance(INTERVAL)
         collect(rc, clock, checkpoint=store, sink=sink)
         assert Counter(sink.ids) == Counter(rc.retrievable_ids())
+
+
+def test_changing_the_start_date_resets_the_checkpoint_and_collects_again_from_it():
+    clock = FakeClock()
+    records = history(clock, 400, seed=21, span_days=20)
+    with RingCentralStandIn(records=records, clock=clock) as rc:
+        store, logs = MemoryStore(), LogCapture()
+        try:
+            ten_days = InputSettings(name="t", start=clock.now() - 10 * 86400)
+            first = ListSink()
+            collect(rc, clock, checkpoint=store, sink=first, settings=ten_days)
+            clock.advance(INTERVAL)
+            again = ListSink()
+            collect(rc, clock, checkpoint=store, sink=again, settings=ten_days)
+            assert again.events == []  # same start date: nothing new
+            clock.advance(INTERVAL)
+            everything = ListSink()
+            all_history = InputSettings(name="t")
+            collect(
+                rc,
+                clock,
+                checkpoint=store,
+                sink=everything,
+                settings=all_history,
+                logger=logs.logger,
+            )
+        finally:
+            logs.close()
+    newer = {
+        r["id"]
+        for r in records
+        if parse_time(r["eventTime"]) >= clock.now() - 10 * 86400 - 2 * INTERVAL
+    }
+    assert set(first.ids) <= newer and len(first.ids) < len(records)
+    assert Counter(everything.ids) == Counter(r["id"] for r in records)
+    assert "action=checkpoint_reset" in logs.text and "reason=start_date_changed" in logs.text
+    assert store.value["origin"] == ""
+    assert store.value["rate"]["sent"]  # the reset kept the rate state (recent requests)
+
+
+def test_a_migrated_checkpoint_adopts_the_start_date_and_goes_on_from_its_cursor():
+    clock = FakeClock()
+    records = history(clock, 200, seed=22, span_days=5)
+    cursor = clock.now() - 2 * 86400
+    with RingCentralStandIn(records=records, clock=clock) as rc:
+        store = MemoryStore({"version": 1, "cursor": format_time(cursor)})
+        sink = ListSink()
+        collect(
+            rc,
+            clock,
+            checkpoint=store,
+            sink=sink,
+            settings=InputSettings("t", start=clock.now() - 4 * 86400),
+        )
+    expected = {r["id"] for r in records if parse_time(r["eventTime"]) >= cursor - 600}
+    assert set(sink.ids) == expected
+    assert store.value["version"] == 2 and store.value["origin"]
 
 
 def test_a_window_whose_pages_shift_is_read_again_in_parts_until_the_count_adds_up():
@@ -233,6 +290,18 @@ def test_a_refresh_token_the_sdk_deems_expired_leads_to_a_jwt_login_not_a_crash(
         report = collect(rc, clock, checkpoint=MemoryStore(), sink=ListSink(), tokens=tokens)
         assert report.status == "success"
         assert rc.logins == 2 and rc.refreshes == 0
+
+
+def test_a_token_store_that_cannot_be_written_costs_a_login_not_the_run():
+    class Broken(MemoryStore):
+        def save(self, state):
+            raise OSError("secure storage unavailable")
+
+    clock = FakeClock()
+    with RingCentralStandIn(records=history(clock, 30), clock=clock) as rc:
+        sink = ListSink()
+        report = collect(rc, clock, checkpoint=MemoryStore(), sink=sink, tokens=Broken())
+        assert report.status == "success" and len(sink.events) == 30
 
 
 def test_changed_credentials_do_not_reuse_the_cached_token():

@@ -180,7 +180,9 @@ class AuditTrailClient:
         self._refresh_expires_at = now + refresh_ttl if data.get("refresh_token") else 0.0
         if refreshed:
             self.stats.refreshes += 1
-        if self._tokens is not None:
+        if self._tokens is None:
+            return
+        try:
             self._tokens.save(
                 {
                     "version": TOKEN_CACHE_VERSION,
@@ -189,6 +191,12 @@ class AuditTrailClient:
                     "refresh_expires_at": self._refresh_expires_at,
                     "auth": data,
                 }
+            )
+        except Exception as error:  # noqa: BLE001 - an unsaved token costs a login, not the run
+            self.log.warning(
+                "action=token_cache_unwritable %s error=%s: the next run logs in again",
+                self.context,
+                type(error).__name__,
             )
 
     def _restore(self) -> None:

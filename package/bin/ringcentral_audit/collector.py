@@ -135,7 +135,8 @@ class Collector:
                 state.origin or "all",
                 configured or "all",
             )
-            state = State(origin=configured, per_page=state.per_page)
+            # a new start, but the same API budget: keep the page size and the rate state
+            state = State(origin=configured, per_page=state.per_page, rate=state.rate)
         return state
 
     # ----- one window ---------------------------------------------------------------------
