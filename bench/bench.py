@@ -285,6 +285,8 @@ def main() -> None:
             rc.add_records(batch)
             all_ids.update(r["id"] for r in batch)
             result = hist.run(clock.offset)
+            if k == 0:
+                first_peak = result["peak_rss_mb"]
             rss.append(result["rss_mb"])
             cpu += result["cpu_s"]
             total += result["records"]
@@ -294,7 +296,7 @@ def main() -> None:
     print(
         f"history: runs={batches} records={total} duplicates={hist_dup} missing={hist_missing} "
         f"rate_limited={hist_limited} cpu_s={cpu:.3f} wall_s={time.time() - started:.1f} "
-        f"peak_rss_mb={result['peak_rss_mb']:.1f}"
+        f"peak_rss_mb={result['peak_rss_mb']:.1f} (after run 1: {first_peak:.1f})"
     )
     print(
         "history: rss_mb after runs 1,5,10,15,20 = "

@@ -39,7 +39,7 @@ from ringcentral_audit.settings import (
     utc_now,
     validate_input_settings,
 )
-from solnlib import conf_manager, log, utils
+from solnlib import conf_manager, log, server_info, utils
 from solnlib.credentials import CredentialManager, CredentialNotExistException
 from solnlib.modular_input.checkpointer import KVStoreCheckpointer
 from solnlib.soln_exceptions import ConfManagerException, ConfStanzaNotExistException
@@ -149,6 +149,17 @@ class EventWriterSink:
 
 
 # ----- settings from splunkd -----------------------------------------------------------------
+
+
+def collects_here(session_key: str, address: Mapping[str, Any]) -> bool:
+    """False on a search head cluster member that is not the captain.
+
+    Splunk starts an input on every member where it is enabled; only the captain collects. The
+    checkpoint is in the cluster's shared KV store, so a new captain goes on where the last one
+    stopped.
+    """
+    info = server_info.ServerInfo(session_key, **address)
+    return not info.is_shc_member() or info.is_captain()
 
 
 def read_settings(session_key: str, address: Mapping[str, Any]) -> Dict[str, Any]:
@@ -328,6 +339,13 @@ def run_input(
         address = splunkd_address(str(metadata.get("server_uri") or ""))
         settings = read_settings(session_key, address)
         logger.setLevel(settings["loglevel"])
+        if not collects_here(session_key, address):
+            logger.info(
+                "action=collection_skipped input=%s reason=shc_member_not_captain: on a search "
+                "head cluster only the captain collects",
+                name,
+            )
+            return None
         now = utc_now()
         input_settings = parse_input_settings(name, params, now)
         account_stanza = read_account(session_key, address, account_name)

@@ -171,3 +171,16 @@ def test_validate_input_in_process(splunkd):
 def test_a_bad_server_uri_is_a_config_error():
     with pytest.raises(ConfigError, match="server_uri"):
         helper.splunkd_address("not a uri")
+
+
+@pytest.mark.parametrize(
+    ("roles", "collects"),
+    [
+        (["indexer", "kv_store"], True),  # a heavy forwarder or single instance
+        (["search_head", "shc_member", "kv_store"], False),  # a cluster member, not the captain
+        (["search_head", "shc_member", "shc_captain", "kv_store"], True),
+    ],
+)
+def test_on_a_search_head_cluster_only_the_captain_collects(splunkd, roles, collects):
+    splunkd.server_roles = roles
+    assert helper.collects_here(splunkd.session_key, address(splunkd)) is collects

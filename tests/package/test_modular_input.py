@@ -471,3 +471,15 @@ def test_a_misconfigured_account_fails_clearly_and_leaves_the_checkpoint_intact(
     assert 'exc_l="Configuration Error"' in harness.log()
     assert harness.splunkd.kv_documents(COLLECTION) == before
     assert harness.leaks("wrong-secret-" + "z" * 20) == []
+
+
+def test_on_a_search_head_cluster_only_the_captain_collects(harness):
+    harness.splunkd.server_roles = ["search_head", "shc_member", "kv_store"]
+    follower = harness.run()
+    assert follower.returncode == 0 and follower.events == []
+    assert "action=collection_skipped" in harness.log()
+    assert harness.splunkd.kv_documents(COLLECTION) == {}
+    assert harness.rc.count() == 0  # not a single request to RingCentral
+    harness.splunkd.server_roles = ["search_head", "shc_member", "shc_captain", "kv_store"]
+    captain = harness.run()
+    assert captain.returncode == 0 and len(captain.events) == RECORDS
