@@ -59,7 +59,8 @@ package: build
 	@echo "Packaged $(ADDON_PKG)"
 
 test-build: package venv
-	$(PY) -m pytest tests/package --ignore=tests/package/test_modular_input.py
+	$(PY) -m pytest tests/package --ignore=tests/package/test_modular_input.py \
+		--ignore=tests/package/test_modinput_splunk_pythons.py
 
 $(APPINSPECT_VENV)/.installed: requirements/appinspect.txt
 	$(call venv_from,$(APPINSPECT_VENV))

@@ -12,7 +12,7 @@ EXTRA_TESTS += test-e2e
 .PHONY: test-e2e demo
 
 test-e2e: build venv
-	$(PY) -m pytest tests/package/test_modular_input.py
+	$(PY) -m pytest tests/package/test_modular_input.py tests/package/test_modinput_splunk_pythons.py
 
 demo: build venv
 	$(PY) tests/demo.py

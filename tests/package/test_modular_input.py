@@ -86,6 +86,7 @@ class Harness:
         self.rc = rc
         self.script = os.path.join(self.paths["app_dir"], "bin", SCRIPT)
         self.runs: List[ModinputRun] = []
+        self.python = sys.executable  # the interpreter splunkd would start the script with
         splunkd.load_app(self.paths["app_dir"])  # default/*.conf: settings, collections
         self.set_account()
 
@@ -127,7 +128,10 @@ class Harness:
 
     def start(self, **params: str) -> ModularInputProcess:
         return ModularInputProcess(
-            self.script, splunk_home=self.paths["splunk_home"], stdin=self.definition(**params)
+            self.script,
+            splunk_home=self.paths["splunk_home"],
+            stdin=self.definition(**params),
+            python=self.python,
         )
 
     def run(self, timeout: float = 60, **params: str) -> ModinputRun:
@@ -149,6 +153,7 @@ class Harness:
             splunk_home=self.paths["splunk_home"],
             args=["--validate-arguments"],
             stdin=xml,
+            python=self.python,
         )
         self.runs.append(result)
         return result
