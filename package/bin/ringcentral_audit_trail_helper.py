@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from ringcentral_audit.client import AuditTrailClient
 from ringcentral_audit.clock import SystemClock
 from ringcentral_audit.collector import Collector
-from ringcentral_audit.errors import SECRETS, AuditTrailError, ConfigError, RedactingFilter
+from ringcentral_audit.errors import SECRETS, AuditTrailError, ConfigError, protect
 from ringcentral_audit.events import AuditEvent
 from ringcentral_audit.settings import (
     parse_account,
@@ -226,9 +226,8 @@ def get_logger() -> logging.Logger:
         logger = logging.getLogger(LOGGER_NAME)
         if not logger.handlers:
             logger.addHandler(logging.StreamHandler(sys.stderr))
+    protect(logger)
     for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
         if not any(isinstance(f, _QuietRetries) for f in handler.filters):
             handler.addFilter(_QuietRetries(logger))
     # Libraries log through the root logger (solnlib, urllib3): into the same file, redacted.

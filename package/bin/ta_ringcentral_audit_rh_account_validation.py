@@ -14,7 +14,7 @@ import logging
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ringcentral_audit.errors import SECRETS, AuditTrailError, RedactingFilter
+from ringcentral_audit.errors import SECRETS, AuditTrailError, protect
 from ringcentral_audit.settings import parse_account, parse_connection, utc_now
 from ringcentral_audit.validation import validate_account
 from solnlib import conf_manager, log
@@ -49,11 +49,7 @@ PLACEHOLDERS = ("******", "********")
 
 def get_logger() -> logging.Logger:
     """The handler's log file, $SPLUNK_HOME/var/log/splunk/<LOGGER_NAME>.log, with redaction."""
-    logger = log.Logs().get_logger(LOGGER_NAME)
-    for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
-    return logger
+    return protect(log.Logs().get_logger(LOGGER_NAME))
 
 
 def merge_account(

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from ringcentral_audit.errors import SECRETS, RedactingFilter
+from ringcentral_audit.errors import SECRETS, protect
 from solnlib import log
 from solnlib.modular_input.checkpointer import KVStoreCheckpointer
 from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, get_splunkd_endpoint
@@ -32,11 +32,7 @@ LOGGER_NAME = "ta-ringcentral-audit_input_handler"
 
 
 def get_logger() -> logging.Logger:
-    logger = log.Logs().get_logger(LOGGER_NAME)
-    for handler in logger.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
-    return logger
+    return protect(log.Logs().get_logger(LOGGER_NAME))
 
 
 def delete_checkpoint(session_key: str, input_name: str) -> None:

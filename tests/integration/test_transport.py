@@ -8,7 +8,6 @@ only read timeouts cost real time (half a second each).
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 import traceback
 from typing import Iterator, List, Sequence
@@ -66,17 +65,6 @@ def http_proxy():
 def socks_proxy():
     with SocksProxy(username=SOCKS_USER, password=SOCKS_PASSWORD) as proxy:
         yield proxy
-
-
-@pytest.fixture
-def dead_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that refuses connections (bound, never listening, so nobody takes it)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ import base64
 import json
 import re
 import secrets
-import socket
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
@@ -95,17 +94,6 @@ def logs() -> Iterator[LogCapture]:
         yield capture
     finally:
         capture.close()
-
-
-@pytest.fixture
-def dead_port() -> Iterator[int]:
-    """A port on 127.0.0.1 that refuses connections (bound, never listening)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def connection_for(server: RingCentralStandIn, **overrides) -> Connection:

@@ -113,3 +113,11 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = SECRETS.redact(record.exc_text)
         return True
+
+
+def protect(logger: logging.Logger) -> logging.Logger:
+    """Put every handler of ``logger`` behind a RedactingFilter (once); returns the logger."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    return logger
