@@ -10,7 +10,7 @@ from typing import Dict, List, Tuple
 
 from . import content, psa_offline, spl_search
 from .samples import Sample, load_samples
-from .search_time import Event, SearchTime, read_conf
+from .search_time import SOURCETYPE, Event, SearchTime, read_conf
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "package"
@@ -45,8 +45,8 @@ KNOWN_ACTION_IDS = {
 
 
 @cache
-def search_time(app: Path) -> SearchTime:
-    return SearchTime(app)
+def search_time(app: Path, sourcetype: str = SOURCETYPE) -> SearchTime:
+    return SearchTime(app, sourcetype)
 
 
 @cache
@@ -54,10 +54,20 @@ def samples(app: Path) -> Tuple[Sample, ...]:
     return tuple(load_samples(app, DATA_GENERATOR_DIR))
 
 
+def record_samples(app: Path) -> Tuple[Sample, ...]:
+    """The audit records among the samples (sourcetype ringcentral:audit)."""
+    return tuple(s for s in samples(app) if s.metadata.get("sourcetype") == SOURCETYPE)
+
+
 @cache
 def events(app: Path) -> Tuple[Event, ...]:
-    config = search_time(app)
-    return tuple(config.run(sample.raw, INDEX_METADATA) for sample in samples(app))
+    # each sample through the search-time configuration of its own sourcetype
+    return tuple(
+        search_time(app, sample.metadata.get("sourcetype", SOURCETYPE)).run(
+            sample.raw, INDEX_METADATA
+        )
+        for sample in samples(app)
+    )
 
 
 def index(app: Path) -> psa_offline.Index:
@@ -73,7 +83,7 @@ def sample_problems(app: Path, position: int) -> List[str]:
     event = events(app)[position]
     problems = []
     for name, expected in sample.expected.items():
-        actual = psa_offline.render(event.fields.get(name, ()))
+        actual = psa_offline.render(event.search_fields().get(name, ()))
         if actual != expected:
             problems.append(f"{name}: expected {expected!r}, got {actual!r}")
     models = psa_offline.assigned_datamodels(event.tags)

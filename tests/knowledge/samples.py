@@ -34,7 +34,10 @@ class Sample:
 
     @property
     def name(self) -> str:
-        return f"{self.index:02d}-{self.record.get('actionId', 'no-actionId')}"
+        record = self.record
+        if "kind" in record and "actionId" not in record:  # a collection (coverage) event
+            return f"{self.index:02d}-{record['kind']}-{record.get('input')}"
+        return f"{self.index:02d}-{record.get('actionId', 'no-actionId')}"
 
 
 def _models(requirement_test_data: Mapping[str, object]) -> List[str]:

@@ -11,7 +11,7 @@ from . import checks
 from .search_time import SOURCETYPE, read_conf
 
 PROPS = read_conf(checks.PACKAGE / "default" / "props.conf")[SOURCETYPE]
-SAMPLES = checks.samples(checks.PACKAGE)
+SAMPLES = checks.record_samples(checks.PACKAGE)
 
 # Splunk strptime -> Python strptime, for the conversions TIME_FORMAT may use here
 _STRPTIME = {"%Y": "%Y", "%m": "%m", "%d": "%d", "%H": "%H", "%M": "%M", "%S": "%S"}

@@ -10,6 +10,7 @@ from .search_time import SearchTime
 
 APP = checks.PACKAGE
 SAMPLES = checks.samples(APP)
+RECORDS = checks.record_samples(APP)
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +24,11 @@ def test_sample_gets_its_declared_fields_and_data_models(position):
 
 
 def test_samples_cover_every_cim_category_and_data_set():
-    models = {model for sample in SAMPLES for model in sample.models}
+    models = {model for sample in RECORDS for model in sample.models}
     assert models == {"Change", "Change_Account_Management", "Authentication"}
-    categories = {sample.expected.get("ringcentral_category") for sample in SAMPLES}
+    categories = {sample.expected.get("ringcentral_category") for sample in RECORDS}
     assert categories == checks.CIM_CATEGORIES
-    assert len(SAMPLES) >= 30
+    assert len(RECORDS) >= 30
 
 
 def test_pytest_splunk_addon_cim_cases_pass():
@@ -76,7 +77,7 @@ def test_evaluator_refuses_what_it_cannot_evaluate():
 
 
 def _record(**overrides):
-    record = json.loads(SAMPLES[0].raw)
+    record = json.loads(RECORDS[0].raw)
     record.pop("actionId")
     record.pop("eventType")
     record.update(overrides)
