@@ -255,7 +255,7 @@ def content_problems(app: Path) -> List[str]:
     for name, stanza in saved.items():
         problems += content.saved_search_problems(name, stanza)
         query = content.Query(f"saved search {name!r}", stanza.get("search", ""))
-        problems += content.query_problems(query, macros, audit_events)
+        problems += content.query_problems(query, macros, audit_events + logs)
     return problems
 
 

@@ -17,12 +17,13 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from defusedxml import ElementTree
 
-from . import spl_search
+from . import spl_run, spl_search
 from .search_time import read_conf
 
 AUDIT_MACRO = "`ringcentral_audit_index`"
 LOGS_MACRO = "`ringcentral_audit_addon_logs`"
 AUDIT_SOURCETYPE = 'sourcetype="ringcentral:audit"'
+COLLECTION_SOURCETYPE = 'sourcetype="ringcentral:audit:collection"'
 ADDON_LOG = "ta_ringcentral_audit_ringcentral_audit_trail.log"
 INTERNAL_FIELDS = {"_time", "_indextime", "_raw", "index", "sourcetype", "source", "host"}
 ALLOWED_COMMANDS = {
@@ -148,20 +149,34 @@ def _overlaps(structure: Sequence[Mapping]) -> List[str]:
 # --- SPL
 
 
+class Macros(Dict[str, str]):
+    """Macro definitions by stanza name ("name(N)" for N arguments), with the argument names."""
+
+    args: Dict[str, Tuple[str, ...]]
+
+
 def macro_definitions(app: Path) -> Dict[str, str]:
-    return {
-        name: stanza.get("definition", "")
-        for name, stanza in read_conf(app / "default" / "macros.conf").items()
-    }
+    stanzas = read_conf(app / "default" / "macros.conf")
+    macros = Macros({name: stanza.get("definition", "") for name, stanza in stanzas.items()})
+    macros.args = {name: spl_run.macros_from_conf({name: s})[name].args for name, s in stanzas.items()}
+    return macros
 
 
 def expand(text: str, macros: Mapping[str, str]) -> str:
-    def definition(name: str) -> str:
-        if name not in macros:
-            raise spl_search.SearchError(f"macro `{name}` is not defined in macros.conf")
-        return macros[name]
+    """Macros expanded, those with arguments too (spl_run.expand)."""
+    args = getattr(macros, "args", {})
+    table = {name: spl_run.Macro(body, args.get(name, ())) for name, body in macros.items()}
+    try:
+        return spl_run.expand(text, table)
+    except spl_run.RunError as error:
+        raise spl_search.SearchError(f"{error} in macros.conf") from error
 
-    return spl_search.expand_macros(text, definition)
+
+def _macro_key(match: re.Match) -> str:
+    """The macros.conf stanza a `call` names: name, or name(N) when given N arguments."""
+    if match.group(2) is None:
+        return match.group(1)
+    return f"{match.group(1)}({len(spl_search.split_outside_quotes(match.group(2), ','))})"
 
 
 def hygiene_problems(text: str, macros: Mapping[str, str]) -> List[str]:
@@ -169,9 +184,9 @@ def hygiene_problems(text: str, macros: Mapping[str, str]) -> List[str]:
     if re.search(r"\bindex\s*(=|!=|IN\b)", text):
         problems.append("names an index itself: use the `ringcentral_audit_index` macro")
     for match in spl_search.MACRO.finditer(text):
-        if match.group(1) not in macros:
-            problems.append(f"macro `{match.group(1)}` is not defined in macros.conf")
-    if AUDIT_MACRO in text and AUDIT_SOURCETYPE not in text:
+        if _macro_key(match) not in macros:
+            problems.append(f"macro `{_macro_key(match)}` is not defined in macros.conf")
+    if AUDIT_MACRO in text and AUDIT_SOURCETYPE not in text and COLLECTION_SOURCETYPE not in text:
         problems.append(f"uses {AUDIT_MACRO} without {AUDIT_SOURCETYPE}")
     if AUDIT_MACRO not in text and LOGS_MACRO not in text:
         problems.append(f"uses neither {AUDIT_MACRO} nor {LOGS_MACRO}")
@@ -274,7 +289,10 @@ def data_problems(text: str, macros: Mapping[str, str], events: Iterable[Mapping
     if not matching:
         return ["base search matches no sample event"]
     known = {name for fields in matching for name in fields}
-    return pipeline_problems(text, known)
+    try:
+        return pipeline_problems(expand(text, macros), known)
+    except spl_search.SearchError as error:
+        return [f"pipeline: {error}"]
 
 
 def query_problems(query: Query, macros: Mapping[str, str], events: Iterable[Mapping]) -> List[str]:
@@ -296,7 +314,24 @@ REQUIRED_ALERT_SETTINGS = {
 }
 
 
+def is_report(stanza: Mapping[str, str]) -> bool:
+    """A report (run on demand), not an alert: not scheduled and no alert condition."""
+    return stanza.get("enableSched", "0") == "0" and "counttype" not in stanza
+
+
+def report_problems(name: str, stanza: Mapping[str, str]) -> List[str]:
+    problems = []
+    for key in ("search", "description", "dispatch.earliest_time", "dispatch.latest_time"):
+        if not stanza.get(key):
+            problems.append(f"no {key}")
+    if any(key.startswith(("alert.", "action.")) for key in stanza):
+        problems.append("a report has no alert settings")
+    return [f"[{name}] {p}" for p in problems]
+
+
 def saved_search_problems(name: str, stanza: Mapping[str, str]) -> List[str]:
+    if is_report(stanza):
+        return report_problems(name, stanza)
     problems = []
     for key, value in REQUIRED_ALERT_SETTINGS.items():
         if stanza.get(key) != value:
