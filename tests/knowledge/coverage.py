@@ -169,6 +169,9 @@ def search_problems(app: Path) -> List[str]:
     answer = completeness(app, events, "2026-06-01T08:00:00Z", "2026-06-01T08:25:00Z")
     if answer.get("northwind") != ("yes", ()):
         problems.append(f"northwind 08:00-08:25 is complete, the report says {answer}")
+    trailing = ("2026-06-01 08:15:00.000 UTC to 2026-06-01 08:25:00.000 UTC not collected",)
+    if answer.get("contoso") != ("no", trailing):
+        problems.append(f"contoso stops at 08:15, the report says {answer.get('contoso')}")
     answer = completeness(app, events, "2026-06-01T08:00:00Z", "2026-06-01T09:15:00Z")
     expected_gaps = (
         "2026-06-01 08:25:00.000 UTC to 2026-06-01 08:40:00.000 UTC not collected",

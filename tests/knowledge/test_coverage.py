@@ -409,16 +409,18 @@ def test_collection_failing_fires_once_per_streak_of_the_same_error_kind():
     assert coverage.failing_firings(APP) == [
         ("fabrikam", "auth", "2026-06-01 06:05:01 UTC"),
         ("fabrikam", "permission", "2026-06-01 06:35:01 UTC"),
+        ("woodgrove", "permission", "2026-06-01 07:05:01 UTC"),  # 11 runs, still once
     ]
 
 
 def test_collection_failing_reports_the_streak():
     stanza = coverage.saved(APP, coverage.FAILING)
     events = coverage.log_events(coverage.FAILURE_LOG)
-    rows = coverage.run(APP, stanza["search"], events, "2026-06-01T07:00:00Z")
+    rows = coverage.run(APP, stanza["search"], events, "2026-06-01T08:00:00Z")
     assert [(r["input"], r["error_kind"], r["consecutive_runs"]) for r in rows] == [
         ("fabrikam", "auth", 3.0),
         ("fabrikam", "permission", 2.0),
+        ("woodgrove", "permission", 11.0),
     ]
     assert rows[1]["last_message"] == "CMN-401: the app lacks the ReadAuditTrail permission"
 
