@@ -158,7 +158,9 @@ class Macros(Dict[str, str]):
 def macro_definitions(app: Path) -> Dict[str, str]:
     stanzas = read_conf(app / "default" / "macros.conf")
     macros = Macros({name: stanza.get("definition", "") for name, stanza in stanzas.items()})
-    macros.args = {name: spl_run.macros_from_conf({name: s})[name].args for name, s in stanzas.items()}
+    macros.args = {
+        name: spl_run.macros_from_conf({name: s})[name].args for name, s in stanzas.items()
+    }
     return macros
 
 

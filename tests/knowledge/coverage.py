@@ -220,7 +220,10 @@ def relative(now: float, spec: str) -> float:
 
 def schedule(start: str, end: str, every_minutes: int) -> List[float]:
     first, last = epoch(start), epoch(end)
-    return [first + i * every_minutes * 60 for i in range(int((last - first) // (every_minutes * 60)) + 1)]
+    return [
+        first + i * every_minutes * 60
+        for i in range(int((last - first) // (every_minutes * 60)) + 1)
+    ]
 
 
 def _minutes(cron: str) -> int:

@@ -46,7 +46,11 @@ def number(value: Value) -> Optional[float]:
         result = float(value.strip())
     except ValueError:
         return None
-    return None if math.isnan(result) or value.strip().lower() in ("inf", "-inf", "infinity") else result
+    return (
+        None
+        if math.isnan(result) or value.strip().lower() in ("inf", "-inf", "infinity")
+        else result
+    )
 
 
 def single(value: Value, what: str) -> Optional[Scalar]:
@@ -150,7 +154,7 @@ def strptime(value: str, fmt: str) -> Optional[float]:
 
 def strftime(epoch: float, fmt: str) -> str:
     moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    millis = f"{int(round((epoch - math.floor(epoch)) * 1000)) % 1000:03d}"
+    millis = f"{round((epoch - math.floor(epoch)) * 1000) % 1000:03d}"
     fmt = fmt.replace("%3N", millis).replace("%Z", "UTC").replace("%z", "+0000")
     if re.search(r"%\d", fmt):
         raise RunError(f"strftime: {fmt!r} not supported here")
@@ -642,7 +646,9 @@ STATS_FUNCTIONS = {
 }
 
 
-def _parse_stats(args: str, options: Sequence[str]) -> Tuple[Dict[str, str], List[Aggregate], List[str]]:
+def _parse_stats(
+    args: str, options: Sequence[str]
+) -> Tuple[Dict[str, str], List[Aggregate], List[str]]:
     words = [w for w in spl_search.split_outside_quotes(args, " ") if w.strip(" ,")]
     words = [w.strip(",") for w in words]
     settings: Dict[str, str] = {}
@@ -666,7 +672,11 @@ def _parse_stats(args: str, options: Sequence[str]) -> Tuple[Dict[str, str], Lis
         if function != "count" and not field:
             raise RunError(f"{function} needs a field")
         name = words[index]
-        if index + 2 < len(words) + 1 and index + 1 < len(words) and words[index + 1].upper() == "AS":
+        if (
+            index + 2 < len(words) + 1
+            and index + 1 < len(words)
+            and words[index + 1].upper() == "AS"
+        ):
             if index + 2 >= len(words):
                 raise RunError("AS without a name")
             name = words[index + 2]
@@ -748,7 +758,7 @@ def _streamstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
         new = dict(row)
         if key is not None or not by:
             history = seen.setdefault(key, [])
-            considered = history + [row] if current else list(history)
+            considered = [*history, row] if current else list(history)
             if window:
                 considered = considered[-window:]
             for agg in aggregates:

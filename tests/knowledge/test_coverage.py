@@ -198,7 +198,9 @@ def test_covered_periods_merge_adjacent_and_repeated_windows():
 
 
 def test_data_loss_periods_are_listed_with_reason_and_period():
-    rows = {(r["input"], r["reason"]): (r["loss_from"], r["loss_to"]) for r in _rows("ds_data_loss")}
+    rows = {
+        (r["input"], r["reason"]): (r["loss_from"], r["loss_to"]) for r in _rows("ds_data_loss")
+    }
     assert {reason for _, reason in rows} == coverage.REASONS
     assert rows[("contoso", "cursor_in_future")] == ("unknown", "2026-06-01 06:00:00.000 UTC")
     assert rows[("northwind", "unreconciled")] == (
@@ -322,7 +324,9 @@ def _reference_holes(windows):
 
 def _reference_gaps(windows, low, high):
     gaps, cursor = [], low
-    for start, end in sorted((max(s, low), min(e, high)) for s, e in windows if s < high and e > low):
+    for start, end in sorted(
+        (max(s, low), min(e, high)) for s, e in windows if s < high and e > low
+    ):
         if start > cursor:
             gaps.append((cursor, start))
         cursor = max(cursor, end)
@@ -340,7 +344,11 @@ window_sets = st.lists(
 )
 
 
-@given(windows=window_sets, other=window_sets, bounds=st.tuples(st.integers(-100, 3500), st.integers(1, 2000)))
+@given(
+    windows=window_sets,
+    other=window_sets,
+    bounds=st.tuples(st.integers(-100, 3500), st.integers(1, 2000)),
+)
 @SLOW
 def test_holes_and_gaps_match_interval_arithmetic(windows, other, bounds):
     docs = [_window_doc("alpha", s, e) for s, e in windows]
@@ -354,10 +362,15 @@ def test_holes_and_gaps_match_interval_arithmetic(windows, other, bounds):
     assert coverage.holes(APP, events) == expected
     low = BASE + bounds[0] * 60
     high = low + bounds[1] * 60
-    answer = coverage.completeness(APP, events, coverage.iso(low)[:19] + "Z", coverage.iso(high)[:19] + "Z")
+    answer = coverage.completeness(
+        APP, events, coverage.iso(low)[:19] + "Z", coverage.iso(high)[:19] + "Z"
+    )
     for name, found in (("alpha", windows), ("beta", other)):
         gaps = tuple(
-            sorted(f"{coverage.shown(a)} to {coverage.shown(b)} not collected" for a, b in _reference_gaps(found, low, high))
+            sorted(
+                f"{coverage.shown(a)} to {coverage.shown(b)} not collected"
+                for a, b in _reference_gaps(found, low, high)
+            )
         )
         assert answer[name] == (("no", gaps) if gaps else ("yes", ())), name
 
