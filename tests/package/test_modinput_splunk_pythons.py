@@ -12,7 +12,12 @@ import subprocess
 
 import pytest
 
-from tests.package.test_modular_input import RECORDS, built_app, harness  # noqa: F401 - fixtures
+from tests.package.test_modular_input import (  # noqa: F401 - fixtures
+    RECORDS,
+    built_app,
+    harness,
+    records_of,
+)
 
 
 def interpreter(version: str) -> str | None:
@@ -39,7 +44,7 @@ def test_the_built_input_validates_collects_and_resumes_on_splunks_python(harnes
     assert refused.returncode != 0 and "at least 60" in refused.stderr + refused.stdout
     first = harness.run()
     assert first.returncode == 0, first.stderr
-    assert len(first.events) == RECORDS
+    assert len(records_of(first)) == RECORDS
     second = harness.run()
-    assert second.returncode == 0 and second.events == []
+    assert second.returncode == 0 and records_of(second) == []
     assert harness.leaks() == []
