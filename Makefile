@@ -52,6 +52,7 @@ integration: venv
 	$(PY) -m pytest tests/integration
 
 bench: venv
+	@echo "bench: the collector against the RingCentral stand-in with its rate limits on; last line starts with bench:"
 	$(PY) bench/bench.py
 
 clean:
