@@ -1,13 +1,16 @@
 """`make demo`: the built add-on's modular input collecting a RingCentral account's audit trail.
 
-Runs output/TA-ringcentral-audit (``make build``) exactly as splunkd would: a copy in a
-throw-away $SPLUNK_HOME/etc/apps, ``bin/ringcentral_audit_trail.py`` started with the input
-definition on stdin, settings and secrets served by the splunkd stand-in (conf files,
-storage/passwords, KV store), RingCentral played by its stand-in holding a generated history.
-Two runs, as two intervals of the input: the first collects everything, the second finds
-nothing new and reuses the cached token. Prints what was collected; the last line is
+Runs output/TA-ringcentral-audit (``make build``) exactly as splunkd would: a copy in
+output/demo/etc/apps (a $SPLUNK_HOME made anew each time and kept afterwards, to look at),
+``bin/ringcentral_audit_trail.py`` started with the input definition on stdin, settings and
+secrets served by the splunkd stand-in (conf files, storage/passwords, KV store), RingCentral
+played by its stand-in holding a generated history. Two runs, as two intervals of the input: the
+first collects everything, the second finds nothing new and reuses the cached token. Prints what
+was collected, one indexed event and the collection (coverage) events; keeps the event stream as
+splunkd would index it in output/demo/indexed-events.json and the input's log under
+output/demo/var/log/splunk. The last line is
 
-    demo: events_written=N checkpoint=<ISO time> secrets_leaked=0
+    demo: events_written=N collection_events=M checkpoint=<ISO time> secrets_leaked=0 kept=output/demo
 
 where secrets_leaked counts the secrets (client secret, JWT, access and refresh tokens, splunkd
 session key) found in the input's stdout, stderr and log files. Exits 1 if anything is off.
@@ -18,8 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -27,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "package" / "bin"))
+
+from ringcentral_audit import ports  # noqa: E402
 
 from tests.standins.ringcentral import RingCentralStandIn, generate_history  # noqa: E402
 from tests.standins.splunkd import (  # noqa: E402
@@ -41,6 +47,10 @@ from tests.standins.splunkd import (  # noqa: E402
 APP = "TA-ringcentral-audit"
 INPUT = "ringcentral_audit_trail://demo"
 LOG_FILE = "ta_ringcentral_audit_ringcentral_audit_trail.log"
+SOURCETYPE = "ringcentral:audit"
+COLLECTION_SOURCETYPE = "ringcentral:audit:collection"
+# The collector writes collection events once its side of issue 11 is merged.
+COLLECTOR_WRITES_COLLECTION_EVENTS = hasattr(ports.EventSink, "write_collection")
 
 
 def iso(epoch: float) -> str:
@@ -49,10 +59,33 @@ def iso(epoch: float) -> str:
     )
 
 
+def event_dict(event) -> dict:
+    """An event as splunkd would index it: its JSON body, _time and the fields it was sent with."""
+    try:
+        body = json.loads(event.data)
+    except ValueError:
+        body = event.data
+    return {
+        "_time": iso(float(event.time)) if event.time else None,
+        "index": event.index,
+        "sourcetype": event.sourcetype,
+        "source": event.source,
+        "_raw": body,
+    }
+
+
+def show(event) -> None:
+    for line in json.dumps(event_dict(event), indent=2, ensure_ascii=False).splitlines():
+        print("  " + line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=2500)
     parser.add_argument("--app", default=str(ROOT / "output" / APP), help="the built add-on")
+    parser.add_argument(
+        "--home", default=str(ROOT / "output" / "demo"), help="the $SPLUNK_HOME to (re)create"
+    )
     args = parser.parse_args()
     if not Path(args.app, "bin", "ringcentral_audit_trail.py").is_file():
         print(f"demo: {args.app} is not a built add-on: run `make build` first", file=sys.stderr)
@@ -60,12 +93,14 @@ def main() -> int:
 
     now = time.time()
     history = generate_history(args.records, end=now - 300, span_days=150, seed=2026)
+    home = Path(args.home)
+    shutil.rmtree(home, ignore_errors=True)
+    kept = os.path.relpath(home, Path.cwd()) if home.is_relative_to(Path.cwd()) else str(home)
     with (
-        tempfile.TemporaryDirectory(prefix="demo-splunk-") as home,
         SplunkdStandIn() as splunkd,
         RingCentralStandIn(records=history) as rc,
     ):
-        paths = make_splunk_home(home, args.app)
+        paths = make_splunk_home(str(home), args.app)
         splunkd.load_app(paths["app_dir"])
         splunkd.set_conf(
             "ta_ringcentral_audit_account",
@@ -89,7 +124,8 @@ def main() -> int:
         )
         script = os.path.join(paths["app_dir"], "bin", "ringcentral_audit_trail.py")
         print(f"RingCentral stand-in {rc.base_url}: {len(rc.retrievable_ids())} audit records")
-        print(f"splunkd stand-in {splunkd.uri}; app copied to {paths['app_dir']}\n")
+        print(f"splunkd stand-in {splunkd.uri}; $SPLUNK_HOME {kept} (kept after the demo)")
+        print(f"Running {APP}/bin/ringcentral_audit_trail.py twice, as splunkd would:\n")
 
         runs = []
         for label in ("first run", "second run"):
@@ -99,21 +135,43 @@ def main() -> int:
             runs.append(result)
             print(
                 f"{label}: exit={result.returncode} events={len(result.events)} "
+                f"(records={sum(e.sourcetype == SOURCETYPE for e in result.events)}) "
                 f"in {result.seconds:.1f} s"
                 + (f"\n  stderr: {result.stderr.strip()[:500]}" if result.stderr.strip() else "")
             )
 
-        events = [e for run in runs for e in run.events]
+        streamed = [e for run in runs for e in run.events]
+        events = [e for e in streamed if e.sourcetype == SOURCETYPE]
+        coverage = [e for e in streamed if e.sourcetype == COLLECTION_SOURCETYPE]
         records = [json.loads(e.data) for e in events]
         times = sorted(float(e.time) for e in events if e.time)
-        print(f"\nCollected {len(events)} events (sourcetype, index, source):")
-        for key, n in Counter((e.sourcetype, e.index, e.source) for e in events).items():
+        print(f"\nIndexed {len(streamed)} events (sourcetype, index, source):")
+        for key, n in Counter((e.sourcetype, e.index, e.source) for e in streamed).items():
             print(f"  {n:6d}  {key[0]}  index={key[1]}  source={key[2]}")
         print("By actionId:")
         for action, n in Counter(r.get("actionId", "?") for r in records).most_common():
             print(f"  {n:6d}  {action}")
         if times:
             print(f"First _time: {iso(times[0])}   last _time: {iso(times[-1])}")
+        if events:
+            print("One indexed event, as splunkd receives it:")
+            show(events[0])
+
+        if COLLECTOR_WRITES_COLLECTION_EVENTS:
+            print(f"\nCollection events ({COLLECTION_SOURCETYPE}): {len(coverage)}")
+            for event in coverage[:4]:
+                show(event)
+            if len(coverage) > 4:
+                print(f"  ... and {len(coverage) - 4} more in indexed-events.json")
+        else:
+            print(
+                f"\nCollection events ({COLLECTION_SOURCETYPE}): none yet: this build's collector "
+                "does not write them (ringcentral_audit.ports.EventSink has no write_collection)"
+            )
+        stream_file = home / "indexed-events.json"
+        stream_file.write_text(
+            json.dumps([event_dict(e) for e in streamed], indent=1, ensure_ascii=False) + "\n"
+        )
 
         doc = splunkd.kv_documents("ta_ringcentral_audit_checkpoints").get("demo")
         cursor = json.loads(doc["state"]).get("cursor") if doc else None
@@ -136,6 +194,7 @@ def main() -> int:
             for kind in ("stdout", "stderr")
         }
         texts.update(read_tree(os.path.join(paths["splunk_home"], "var")))
+        texts["indexed-events.json"] = stream_file.read_text()
         leaks = find_secrets(secrets, texts)
         for where, which in leaks:
             print(f"LEAK: {which} in {where}")
@@ -149,12 +208,18 @@ def main() -> int:
             problems.append(
                 f"collected {len(set(ids))} distinct of {len(expected)}, {len(ids)} in all"
             )
-        if runs[1].events:
-            problems.append("the second run emitted events again")
+        if any(e.sourcetype == SOURCETYPE for e in runs[1].events):
+            problems.append("the second run emitted records again")
+        if COLLECTOR_WRITES_COLLECTION_EVENTS and not any(
+            json.loads(e.data).get("kind") == "window" for e in coverage
+        ):
+            problems.append("no collection event for a finished window")
         for problem in problems:
             print(f"PROBLEM: {problem}")
+        print(f"\nKept in {kept}/: indexed-events.json (every event above), var/log/splunk/ (logs)")
         print(
-            f"\ndemo: events_written={len(events)} checkpoint={cursor} secrets_leaked={len(leaks)}"
+            f"demo: events_written={len(events)} collection_events={len(coverage)} "
+            f"checkpoint={cursor} secrets_leaked={len(leaks)} kept={kept}"
         )
         return 1 if problems or leaks else 0
 

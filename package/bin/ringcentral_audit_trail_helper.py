@@ -11,7 +11,9 @@ for each run. This module only translates between Splunk and the library:
   name), never a file: nothing is written inside the app's folder;
 * OAuth tokens: kept between runs in splunkd's secure storage (storage/passwords, realm
   ``TA-ringcentral-audit#token_cache``, user = account name);
-* events: one ``splunklib.modularinput.Event`` per audit record, flushed page by page;
+* events: one ``splunklib.modularinput.Event`` per audit record, flushed page by page, and
+  (unless the input's "Collection events" box is cleared) one ``ringcentral:audit:collection``
+  event per finished window or data-loss warning, after the records it counts;
 * logs: ``$SPLUNK_HOME/var/log/splunk/ta_ringcentral_audit_ringcentral_audit_trail.log`` through
   solnlib, every line passed through the library's RedactingFilter;
 * SIGTERM/SIGINT: a stop request the collector honours between pages.
@@ -39,6 +41,7 @@ from ringcentral_audit.settings import (
     utc_now,
     validate_input_settings,
 )
+from ringcentral_audit.timeutil import parse_time
 from solnlib import conf_manager, log, server_info, utils
 from solnlib.credentials import CredentialManager, CredentialNotExistException
 from solnlib.modular_input.checkpointer import KVStoreCheckpointer
@@ -48,6 +51,7 @@ from splunklib import modularinput as smi
 APP_NAME = "TA-ringcentral-audit"
 INPUT_TYPE = "ringcentral_audit_trail"
 SOURCETYPE = "ringcentral:audit"
+COLLECTION_SOURCETYPE = "ringcentral:audit:collection"
 ACCOUNT_CONF = "ta_ringcentral_audit_account"
 SETTINGS_CONF = "ta_ringcentral_audit_settings"
 # Where UCC (splunktaucclib) keeps each conf's encrypted fields, as JSON per stanza.
@@ -146,6 +150,59 @@ class EventWriterSink:
         output = getattr(self.writer, "_out", None)
         if output is not None:
             output.flush()
+
+    # Collection (coverage) events, see COLLECTION_EVENTS.md: set by run_input from the stanza.
+    account: str = ""
+    interval_s: Optional[int] = None
+    collection_events: bool = True
+
+    def write_collection(self, doc: Mapping[str, Any]) -> None:
+        """One collection event: the collector's doc as JSON, plus the account and interval.
+
+        The collector calls this after the window's records went through :meth:`write`, so a
+        coverage event is flushed only behind the records it counts. A no-op when the input's
+        "Collection events" box is cleared.
+        """
+        if not self.collection_events:
+            return
+        body: Dict[str, Any] = {}
+        for key, value in doc.items():
+            body[str(key)] = value
+            if key == "input":  # the glue's fields next to the input's name, as in the contract
+                body["account"] = self.account
+                body["interval_s"] = self.interval_s
+        body["account"] = self.account
+        body["interval_s"] = self.interval_s
+        when = parse_time(doc.get("time"))
+        self.writer.write_event(
+            smi.Event(
+                data=SECRETS.redact(json.dumps(body, separators=(",", ":"), default=str)),
+                time=None if when is None else f"{when:.3f}",
+                index=self.index,
+                sourcetype=COLLECTION_SOURCETYPE,
+                source=self.source,
+            )
+        )
+        output = getattr(self.writer, "_out", None)
+        if output is not None:
+            output.flush()
+
+
+def collection_events_enabled(params: Mapping[str, Any]) -> bool:
+    """The input's "Collection events" checkbox: on unless it says off in one of the ways
+    Splunk writes a false boolean; absent or empty (inputs made before it existed) is on."""
+    value = params.get("collection_events")
+    value = "" if value is None else str(value).strip().lower()
+    return value not in ("0", "false", "f", "no", "n", "off", "none")
+
+
+def interval_seconds(params: Mapping[str, Any]) -> Optional[int]:
+    """The input's interval in whole seconds, None if it is not a number (a cron schedule)."""
+    try:
+        seconds = float(str(params.get("interval") or "").strip())
+    except ValueError:
+        return None
+    return int(seconds) if seconds == seconds and abs(seconds) < 1e12 else None
 
 
 # ----- settings from splunkd -----------------------------------------------------------------
@@ -331,6 +388,9 @@ def run_input(
     account_name = str(params.get("account") or "")
     index = params.get("index")
     sink = EventWriterSink(event_writer, index=index, source=full_name)
+    sink.account = account_name
+    sink.interval_s = interval_seconds(params)
+    sink.collection_events = collection_events_enabled(params)
     log.modular_input_start(logger, name)
     error: Optional[str] = None
     try:

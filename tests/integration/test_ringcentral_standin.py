@@ -29,9 +29,10 @@ from tests.standins.ringcentral import (
     generate_history,
 )
 
+# RingCentral's published OpenAPI description, trimmed; kept in the repository (origin: its README).
 SPEC_PATH = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/reference/ringcentral-audit-trail.openapi.yml"
+    Path(__file__).resolve().parents[1]
+    / "standins/ringcentral/contract/ringcentral-audit-trail.openapi.yml"
 )
 SPEC_OPERATION = "/restapi/v1.0/account/{accountId}/audit-trail/search"
 SEARCH = "/restapi/v1.0/account/~/audit-trail/search"

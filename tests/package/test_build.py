@@ -40,6 +40,7 @@ INPUT_FIELDS = (
     "overlap_seconds",
     "action_ids",
     "exclude_action_ids",
+    "collection_events",
 )
 # Never in lib/: solnlib 8's observability stack (compiled grpc, 27 MB) and build tools.
 FORBIDDEN_IN_LIB = (
@@ -140,6 +141,7 @@ def test_inputs_conf_declares_the_input_with_its_python_and_defaults() -> None:
     assert stanza["index"] == "default"
     assert stanza["lag_seconds"] == "60"
     assert stanza["overlap_seconds"] == "600"
+    assert stanza["collection_events"] == "true"  # on unless the input's box is cleared
     spec = (ADDON / "README" / "inputs.conf.spec").read_text()
     assert f"[{INPUT}://<name>]" in spec
     for name in INPUT_FIELDS:

@@ -29,6 +29,7 @@ INPUT_FIELDS = {
     "overlap_seconds",
     "action_ids",
     "exclude_action_ids",
+    "collection_events",
 }
 
 
@@ -140,6 +141,14 @@ def test_the_input_fields_and_handler() -> None:
         "overlap_seconds",
     ):
         assert not entity(INPUT, name).get("required"), name
+    # COLLECTION_EVENTS.md: the per-input checkbox, on by default.
+    box = entity(INPUT, "collection_events")
+    assert (box["type"], box["label"], box["defaultValue"]) == (
+        "checkbox",
+        "Collection events",
+        True,
+    )
+    assert not box.get("required") and "ringcentral:audit:collection" in box["help"]
 
 
 @pytest.mark.parametrize(

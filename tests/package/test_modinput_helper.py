@@ -12,8 +12,11 @@ import json
 
 import pytest
 import ringcentral_audit_trail_helper as helper
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ringcentral_audit.errors import SECRETS, ConfigError
 from ringcentral_audit.events import AuditEvent
+from ringcentral_audit.timeutil import parse_time
 from splunklib import modularinput as smi
 
 from tests.standins.splunkd import (
@@ -184,3 +187,175 @@ def test_a_bad_server_uri_is_a_config_error():
 def test_on_a_search_head_cluster_only_the_captain_collects(splunkd, roles, collects):
     splunkd.server_roles = roles
     assert helper.collects_here(splunkd.session_key, address(splunkd)) is collects
+
+
+# ----- collection (coverage) events: COLLECTION_EVENTS.md --------------------------------------
+
+WINDOW_DOC = {
+    "kind": "window",
+    "input": "northwind",
+    "addon_version": "0.1.0",
+    "time": "2026-06-01T09:54:00.000Z",
+    "run_started": "2026-06-01T09:55:00.120Z",
+    "window_start": "2026-06-01T09:39:00.000Z",
+    "window_end": "2026-06-01T09:54:00.000Z",
+    "total_found": 12,
+    "records_seen": 12,
+    "emitted": 3,
+    "duplicates": 9,
+    "requests": 1,
+    "outcome": "complete",
+}
+LOSS_DOC = {
+    "kind": "data_loss",
+    "input": "northwind",
+    "addon_version": "0.1.0",
+    "time": "2026-01-02T00:02:00.000Z",
+    "run_started": "2026-06-01T09:55:00.120Z",
+    "reason": "history_clamped",
+    "loss_start": "2025-12-01T00:00:00.000Z",
+    "loss_end": "2026-01-02T00:02:00.000Z",
+    "message": "The start date is older than the 180 days RingCentral keeps.",
+}
+
+
+def collection_sink(out, **settings) -> helper.EventWriterSink:
+    sink = helper.EventWriterSink(
+        smi.EventWriter(output=out, error=io.StringIO()),
+        index="audit",
+        source="ringcentral_audit_trail://northwind",
+    )
+    sink.account = settings.get("account", "northwind_prod")
+    sink.interval_s = settings.get("interval_s", 300)
+    sink.collection_events = settings.get("enabled", True)
+    return sink
+
+
+def test_collection_events_follow_the_records_with_the_contracts_fields():
+    out = CountingIO()
+    sink = collection_sink(out)
+    sink.write([event(1, 1780307600.0), event(2, 1780307601.0)])
+    flushes = out.flushes
+    sink.write_collection(WINDOW_DOC)
+    sink.write_collection(LOSS_DOC)
+    assert out.flushes >= flushes + 2  # each coverage event is handed to splunkd at once
+    events = parse_event_stream(out.getvalue())
+    assert [e.sourcetype for e in events] == ["ringcentral:audit"] * 2 + [
+        "ringcentral:audit:collection"
+    ] * 2
+    assert {(e.index, e.source) for e in events} == {
+        ("audit", "ringcentral_audit_trail://northwind")
+    }
+    window, loss = (json.loads(e.data) for e in events[2:])
+    assert window == {**WINDOW_DOC, "account": "northwind_prod", "interval_s": 300}
+    assert list(window)[:4] == ["kind", "input", "account", "interval_s"]
+    assert loss == {**LOSS_DOC, "account": "northwind_prod", "interval_s": 300}
+    # _time: the window's end for a window, the loss period's end for a data-loss warning
+    assert [e.time for e in events[2:]] == ["1780307640.000", "1767312120.000"]
+    assert sink.count == 2  # records only: the monitoring dashboard's events_ingested
+
+
+def test_collection_events_off_write_nothing():
+    out = io.StringIO()
+    sink = collection_sink(out, enabled=False)
+    sink.write_collection(WINDOW_DOC)
+    sink.write_collection(LOSS_DOC)
+    assert out.getvalue() == ""
+    sink.write([event(1, 1.0)])  # the records still flow
+    assert [e.sourcetype for e in parse_event_stream(out.getvalue())] == ["ringcentral:audit"]
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [
+        (None, True),  # an input saved before the box existed
+        ("", True),
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("0", False),
+        ("false", False),
+        ("False", False),
+        (" 0 ", False),
+        ("no", False),
+        ("off", False),
+        (0, False),
+        (1, True),
+    ],
+)
+def test_the_collection_events_box_reads_splunks_booleans(value, enabled):
+    params = {} if value is None else {"collection_events": value}
+    assert helper.collection_events_enabled(params) is enabled
+
+
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [
+        ("300", 300),
+        ("60.0", 60),
+        (" 3600 ", 3600),
+        ("", None),
+        (None, None),
+        ("*/5 * * * *", None),
+        ("nan", None),
+        ("inf", None),
+    ],
+)
+def test_interval_s_is_the_interval_in_seconds_or_null(interval, seconds):
+    assert helper.interval_seconds({"interval": interval}) == seconds
+
+
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=200)
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    extra=st.dictionaries(
+        st.text(max_size=20).filter(lambda k: k not in ("account", "interval_s", "time")),
+        st.recursive(
+            _json_scalars,
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
+            max_leaves=20,
+        ),
+        max_size=12,
+    ),
+    when=st.one_of(
+        st.just("2026-06-01T09:54:00.000Z"),
+        st.text(max_size=40),
+        st.integers(),
+        st.none(),
+    ),
+    account=st.text(max_size=100),
+)
+def test_any_doc_becomes_exactly_one_well_formed_event(extra, when, account):
+    """Whatever the doc holds (markup, control characters, odd times), splunkd reads back one
+    event whose JSON is the doc plus the glue's fields, and an unusable time is left to splunkd."""
+    doc = {"kind": "window", **extra, "time": when}
+    out = io.StringIO()
+    sink = collection_sink(out, account=account)
+    sink.write_collection(doc)
+    events = parse_event_stream(out.getvalue())
+    assert len(events) == 1
+    assert json.loads(events[0].data) == {**doc, "account": account, "interval_s": 300}
+    expected = parse_time(when)
+    assert events[0].time == (None if expected is None else f"{expected:.3f}")
+
+
+def test_a_secret_in_a_doc_never_reaches_the_index():
+    SECRETS.add("glue-secret-4711")
+    out = io.StringIO()
+    sink = collection_sink(out)
+    sink.write_collection({**LOSS_DOC, "message": "token glue-secret-4711 was refused"})
+    text = out.getvalue()
+    assert "glue-secret-4711" not in text
+    assert json.loads(parse_event_stream(text)[0].data)["message"].startswith("token ********")
