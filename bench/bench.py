@@ -103,6 +103,10 @@ def worker(mode: str) -> None:
                     emit(event.id, event.data, event.time)
                 ids.flush()
 
+            def write_collection(self, doc):
+                collection.append(doc)
+
+        collection: list = []
         account = Account(config["base_url"], config["client_id"], config["secret"], config["jwt"])
         checkpoint, tokens = MemoryStore(), MemoryStore()
         clock = OffsetClock()

@@ -37,23 +37,23 @@ class PageFacts(NamedTuple):
 
     number: int  # the page number asked for (1-based)
     size: int  # records a full page holds
-    count: int  # records on the page
+    records: int  # records on the page
     new: int  # records whose id the window had not seen
 
 
-def page_facts(number: int, asked: int, count: int, new: int, paging: Any) -> PageFacts:
+def page_facts(number: int, asked: int, records: int, new: int, paging: Any) -> PageFacts:
     """The facts of a page. RingCentral's ``perPage`` is believed only when it is smaller than
     asked and the page is full by it (a server that pages by less than it was asked)."""
     size = asked
     own = _int((paging or {}).get("perPage") if isinstance(paging, dict) else None)
-    if own is not None and 1 <= own < asked and count == own:
+    if own is not None and 1 <= own < asked and records == own:
         size = own
-    return PageFacts(number, size, count, new)
+    return PageFacts(number, size, records, new)
 
 
 def span_done(page: PageFacts) -> bool:
     """Whether the span being paged has nothing more to give after ``page``."""
-    if page.count < page.size:  # empty or short: the last page, whatever paging says
+    if page.records < page.size:  # empty or short: the last page, whatever paging says
         return True
     if page.number > 1 and page.new == 0:  # a full page of nothing new: page is ignored
         return True

@@ -123,9 +123,7 @@ def _counts(value: Any) -> Dict[str, int]:
     """The window's counters; anything that is not a whole number counts as absent."""
     if not isinstance(value, dict):
         return {}
-    return {
-        str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)
-    }
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _migrate_v1(raw: Dict[str, Any]) -> Dict[str, Any]:

@@ -92,9 +92,7 @@ def _first_window(settings: InputSettings, now: float) -> Plan:
     return Plan(Window(start=round(start, 3), end=round(end, 3)), warnings)
 
 
-def _repair_future_cursor(
-    state: State, cursor: float, settings: InputSettings, now: float
-) -> Plan:
+def _repair_future_cursor(state: State, cursor: float, settings: InputSettings, now: float) -> Plan:
     """A window that reads everything still retrievable the cursor might have skipped.
 
     The cursor claims everything before it was collected, but time after RingCentral's ``now``
