@@ -407,6 +407,7 @@ class RingCentralStandIn:
         # A hostile server (tests of a misbehaving RingCentral): called with the search request's
         # JSON body and the answer's JSON object; returns the object to send instead.
         self.hostile: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Dict[str, Any]]] = None
+        self.ignore_page = False  # hostile: every page number answers with the first page
         self.endpoint_id = _b64url(uuid.UUID(int=random.Random(seed).getrandbits(128)).bytes)
 
         self.base_url = ""
@@ -1271,7 +1272,7 @@ class RingCentralStandIn:
             paging["totalFound"] = total_found
         else:
             pages = math.ceil(total_found / query.per_page)
-            begin = (query.page - 1) * query.per_page
+            begin = 0 if self.ignore_page else (query.page - 1) * query.per_page
             chunk = found[begin : begin + query.per_page]
             if chunk:
                 paging["page"] = query.page
