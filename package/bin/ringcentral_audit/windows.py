@@ -107,7 +107,7 @@ def _repair_future_cursor(state: State, cursor: float, settings: InputSettings, 
     evidence = _newest_seen(state.recent, start, end)
     warnings: List[DataLossWarning] = []
     if start >= end or evidence is None:
-        start = max(min(start, end - settings.overlap), oldest)
+        start = max(min(start, end - max(settings.overlap, 1.0)), oldest)
         warnings.append(
             DataLossWarning(
                 "cursor_in_future",
