@@ -67,6 +67,7 @@ class ServerTime:
 
     def __init__(self) -> None:
         self.offset: Optional[float] = None
+        self.asked = False  # a request was sent only to learn the time
 
     def observe(self, server_date: Optional[float], local_now: float) -> None:
         if server_date is None:
@@ -77,6 +78,10 @@ class ServerTime:
     @property
     def known(self) -> bool:
         return self.offset is not None
+
+    def server_now(self, local_now: float) -> Optional[float]:
+        """RingCentral's time (from below), if an answer has shown it this run."""
+        return None if self.offset is None else local_now + self.offset
 
     def now(self, local_now: float) -> float:
         """The latest time both clocks have reached: ours, or RingCentral's if it is behind."""

@@ -49,7 +49,7 @@ from .ports import CheckpointStore, EventSink
 from .settings import InputSettings
 from .state import State, Window, load_state
 from .timeutil import format_time
-from .windows import DataLossWarning, plan_window
+from .windows import DataLossWarning, Plan, plan_window
 
 SMALLER_PAGES = (500, 200, 100)  # if the API refuses perPage=1000
 FINISHED, STOPPED, REPLAN = "finished", "stopped", "replan"
@@ -184,10 +184,10 @@ class Collector:
         return self.server.now(self.clock.now())
 
     def _open_window(self, state: State) -> bool:
-        plan = plan_window(state, self.settings, self._now(), self.server.known)
+        plan = self._plan(state)
         if plan.needs_server_time:
             self._ask_server_time()
-            plan = plan_window(state, self.settings, self._now(), True)
+            plan = self._plan(state)
         if plan.repaired is not None:
             self.log.warning(
                 "action=cursor_repaired %s cursor=%s server_time=%s window_start=%s: the "
@@ -204,10 +204,18 @@ class Collector:
         state.window = plan.window
         return True
 
+    def _plan(self, state: State) -> Plan:
+        local = self.clock.now()
+        server = self.server.server_now(local)
+        if server is None and self.server.asked:
+            server = local  # RingCentral sent no usable Date: our clock is all there is
+        return plan_window(state, self.settings, self.server.now(local), server)
+
     def _ask_server_time(self) -> None:
         """One small search, only for its Date header: the cursor looks to be in the future."""
         end = self.clock.now() - self.settings.lag
         page = self.client.search(page_body(format_time(end - 1), format_time(end), 1, 1))
+        self.server.asked = True
         self._observe(page)
 
     def _observe(self, page: SearchPage) -> None:

@@ -36,19 +36,22 @@ def oldest_available(now: float) -> float:
 
 
 def plan_window(
-    state: State, settings: InputSettings, now: float, server_known: bool = True
+    state: State, settings: InputSettings, now: float, server_now: Optional[float] = None
 ) -> Plan:
     """The next window to read; None when no time has passed since the cursor.
 
-    ``now`` is the earlier of our clock and RingCentral's; ``server_known`` says whether
-    RingCentral's has been seen this run (without it, a cursor ahead of ``now`` cannot be judged).
+    ``now`` is the earlier of our clock and RingCentral's, which bounds every window;
+    ``server_now`` is RingCentral's, when an answer has shown it this run. A cursor ahead of
+    ``now`` is judged by RingCentral's clock: without it, the plan asks for it first.
     """
     if state.cursor is None:
         return _first_window(settings, now)
     if state.cursor > now + SKEW_TOLERANCE:
-        if not server_known:
+        if server_now is None:
             return Plan(None, [], needs_server_time=True)
-        return _repair_future_cursor(state, state.cursor, settings, now)
+        if state.cursor > server_now + SKEW_TOLERANCE:
+            return _repair_future_cursor(state, state.cursor, settings, now)
+        return Plan(None, [])  # ahead of our clock only: wait for it
     warnings: List[DataLossWarning] = []
     end = now - settings.lag
     oldest = oldest_available(now)
