@@ -31,6 +31,7 @@ from .paging import (
     RETENTION_MAX_RECORDS,
     ROUND_SEEN,
     ROUNDS,
+    SHIFTED,
     PageFacts,
     after_pass,
     count,
@@ -310,7 +311,13 @@ class Collector:
     def _pass_done(self, state: State, window: Window) -> Optional[str]:
         stats = window.stats
         seen = _seen(window)
-        verdict = after_pass(seen, stats.get(FOUND), stats.get(ROUNDS, 0), stats.get(ROUND_SEEN, 0))
+        verdict = after_pass(
+            seen,
+            stats.get(FOUND),
+            stats.get(ROUNDS, 0),
+            stats.get(ROUND_SEEN, 0),
+            bool(stats.get(SHIFTED)),
+        )
         if verdict != "split":
             return verdict
         window.parts = split_by_seen(
@@ -363,6 +370,8 @@ class Collector:
             key = self._key(window, identity(record, event.id), event)
             if key is None:
                 count(window.stats, DUPLICATES)
+                if window.parts is None:
+                    window.stats[SHIFTED] = 1
                 continue
             new_ids += 1
             window.ids[key] = self._held(window, key, event, record)

@@ -30,6 +30,7 @@ REQUESTS, EMITTED, DUPLICATES, FOUND, ROUNDS, ROUND_SEEN = (
     "round_seen",
 )
 OUTSIDE, CONFLICTS = "outside", "conflicts"
+SHIFTED = "shifted"  # 1 when a page of the first pass repeated a record of an earlier page
 
 
 class PageFacts(NamedTuple):
@@ -72,9 +73,18 @@ def max_requests(per_page: int) -> int:
     return (MAX_ROUNDS + 1) * 3 * pages
 
 
-def after_pass(seen: int, found: Optional[int], rounds: int, round_seen: int) -> str:
+def after_pass(
+    seen: int, found: Optional[int], rounds: int, round_seen: int, shifted: bool = False
+) -> str:
     """What follows a finished pass: ``complete``, ``split`` (read again by sub-windows) or
-    ``unreconciled`` (rounds spent, or the last one brought nothing new)."""
+    ``unreconciled`` (rounds spent, or the last one brought nothing new).
+
+    A first pass whose pages repeated records has seen records move between pages, so others
+    may have moved past it unseen: it is read again by sub-windows even when the count (which
+    may be wrong too) is met. Each sub-window fits one page, so it cannot shift within itself.
+    """
+    if rounds == 0 and shifted:
+        return "split"
     if found is None or seen >= found:
         return "complete"
     if rounds >= MAX_ROUNDS or (rounds > 0 and seen <= round_seen):
