@@ -273,3 +273,21 @@ def test_a_duplicate_id_with_other_content_is_indexed_and_named():
         assert "action=duplicate_id_conflict" in logs.text
     finally:
         logs.close()
+
+
+def test_a_too_low_total_found_with_records_moving_between_pages_loses_nothing():
+    """Found by the property test: a count that lies low hides the records that the shuffled
+    pages skipped; pages that repeat records show the shift, so the window is read again."""
+    clock = FakeClock()
+    with RingCentralStandIn(
+        records=history(clock, 1592, span_days=20), clock=clock, order="shuffled", seed=32465
+    ) as rc:
+
+        def hostile(body, obj):
+            obj["paging"]["totalFound"] = "12"
+            return obj
+
+        rc.hostile = hostile
+        sink = ListSink()
+        collect(rc, clock, checkpoint=MemoryStore(), sink=sink)
+        assert Counter(sink.ids) == Counter(rc.retrievable_ids())
