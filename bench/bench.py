@@ -14,7 +14,7 @@ Stages:
 3. baseline: the same 10,000 records, collected the way RingCentral's sample code does it.
 4. history: 100,000 records arriving in batches, collected by successive runs of one process;
    resident memory after each run shows whether memory grows with history.
-The last line sums up the backfill against the baseline.
+The last line (``bench: ...``) sums up the backfill against the baseline.
 
 Memory figures: ``peak_rss_mb`` is the most the collector's process held at any moment (the
 high-water mark, never goes down); ``rss_after_run_mb`` is what it held right after a run.
@@ -350,8 +350,7 @@ def main() -> None:
         + f" (growth from run 1 to run {batches}: {rss[-1] - rss[0]:+.1f} MB)"
     )
     print(
-        f"bench (backfill vs baseline): records={backfill['records']} requests={requests} "
-        f"min_requests={min_requests} "
+        f"bench: records={backfill['records']} requests={requests} min_requests={min_requests} "
         f"rate_limited={limited} duplicates={duplicates} missing={missing} "
         f"cpu_s={backfill['cpu_s']:.3f} peak_rss_mb={backfill['peak_rss_mb']:.1f} "
         f"baseline_cpu_ratio={ratio:.2f}"
