@@ -316,3 +316,19 @@ def test_a_server_that_ignores_the_time_filter_costs_at_most_the_window_budget()
         assert [w.reason for w in report.warnings] == ["unreconciled"]
         assert "the most one window may cost" in report.warnings[0].message
         assert Counter(sink.ids) == Counter(r["id"] for r in same)
+
+
+def test_retention_cap_after_an_outage_names_the_period_from_the_cursor():
+    clock = FakeClock()
+    with RingCentralStandIn(records=history(clock, 100, span_days=5), clock=clock) as rc:
+        store, sink = MemoryStore(), ListSink()
+        collect(rc, clock, checkpoint=store, sink=sink)
+        cursor = parse_time(store.value["cursor"])
+        clock.advance(2 * DAY)  # the input was off; the account filled its cap meanwhile
+        burst = generate_history(10050, end=clock.now() - 120, span_days=1.9, seed=12)
+        rc.add_records(burst)
+        report = collect(rc, clock, checkpoint=store, sink=sink)
+        assert [w.reason for w in report.warnings] == ["retention_cap"]
+        oldest = min(parse_time(r["eventTime"]) for r in rc.retrievable_records())
+        assert (report.warnings[0].start, report.warnings[0].end) == (cursor, oldest)
+        assert set(sink.ids) >= rc.retrievable_ids()
