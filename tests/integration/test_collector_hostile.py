@@ -177,9 +177,13 @@ def test_a_server_that_ignores_the_page_number_costs_bounded_requests_and_loses_
             return obj
 
         rc.hostile = hostile
-        store, sink = MemoryStore(), ListSink()
+        store, sink, logs = MemoryStore(), ListSink(), LogCapture()
         settings = InputSettings(name="ignore", max_run_seconds=1800)
-        report = collect(rc, clock, checkpoint=store, sink=sink, settings=settings)
+        report = collect(
+            rc, clock, checkpoint=store, sink=sink, settings=settings, logger=logs.logger
+        )
+        logs.close()
+        assert "action=window_deviation" in logs.text and "ignored_page=1" in logs.text
         assert report.status == "success"
         # one page, one page that brings nothing new, then sub-windows that each fit a page
         # (2,500 records need at least 3 of them, halving costs a few more)
@@ -291,9 +295,11 @@ def test_a_too_low_total_found_with_records_moving_between_pages_loses_nothing()
             return obj
 
         rc.hostile = hostile
-        sink = ListSink()
-        collect(rc, clock, checkpoint=MemoryStore(), sink=sink)
+        sink, logs = ListSink(), LogCapture()
+        collect(rc, clock, checkpoint=MemoryStore(), sink=sink, logger=logs.logger)
+        logs.close()
         assert Counter(sink.ids) == Counter(rc.retrievable_ids())
+        assert "records_moved_between_pages=1 total_found_below_seen=12<1592" in logs.text
 
 
 def test_a_server_that_ignores_the_time_filter_costs_at_most_the_window_budget():

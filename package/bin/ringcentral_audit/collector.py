@@ -26,6 +26,7 @@ from .paging import (
     DUPLICATES,
     EMITTED,
     FOUND,
+    IGNORED,
     OUTSIDE,
     REQUESTS,
     RETENTION_MAX_RECORDS,
@@ -35,9 +36,11 @@ from .paging import (
     PageFacts,
     after_pass,
     count,
+    deviations,
     halve,
     held_time,
     identity,
+    ignored_page,
     max_requests,
     page_facts,
     retention_check,
@@ -288,6 +291,8 @@ class Collector:
         self, state: State, window: Window, page: SearchPage, facts: PageFacts
     ) -> Optional[str]:
         """Move to the next page or sub-window; the window's verdict once a pass is done."""
+        if ignored_page(facts):
+            count(window.stats, IGNORED)
         if window.parts is None:
             found = total_found(page.paging)
             if found is not None:
@@ -438,6 +443,16 @@ class Collector:
 
     def _finish(self, state: State, window: Window, outcome: str, gave_up: bool = False) -> None:
         seen = _seen(window)
+        named = deviations(window.stats, seen)
+        if named:
+            self.log.warning(
+                "action=window_deviation %s window_start=%s window_end=%s %s: RingCentral's "
+                "answers for this window did not add up; every record read was indexed once",
+                self._ctx,
+                format_time(window.start),
+                format_time(window.end),
+                " ".join(named),
+            )
         self._check_retention(state, window)
         if outcome == "unreconciled":
             self._warn(_unreconciled(window, seen, gave_up))

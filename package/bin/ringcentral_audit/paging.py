@@ -31,6 +31,7 @@ REQUESTS, EMITTED, DUPLICATES, FOUND, ROUNDS, ROUND_SEEN = (
 )
 OUTSIDE, CONFLICTS = "outside", "conflicts"
 SHIFTED = "shifted"  # 1 when a page of the first pass repeated a record of an earlier page
+IGNORED = "ignored_page"  # full pages that brought nothing new (the page number was ignored)
 
 
 class PageFacts(NamedTuple):
@@ -164,6 +165,22 @@ def retention_loss(
     if not at_cap or oldest_held is None or oldest_held <= needed_from + MS:
         return None
     return (needed_from, oldest_held)
+
+
+def ignored_page(page: PageFacts) -> bool:
+    """A full page after the first that brought nothing new: RingCentral ignored the page."""
+    return page.number > 1 and page.new == 0 and page.records >= page.size
+
+
+def deviations(stats: Dict[str, int], seen: int) -> List[str]:
+    """What RingCentral did wrong while a window was read, as ``name=value`` words for a log."""
+    found = stats.get(FOUND)
+    named = [f"{key}={stats[key]}" for key in (OUTSIDE, CONFLICTS, IGNORED) if stats.get(key)]
+    if stats.get(SHIFTED):
+        named.append("records_moved_between_pages=1")
+    if found is not None and seen > found:
+        named.append(f"total_found_below_seen={found}<{seen}")
+    return named
 
 
 def count(stats: Dict[str, int], key: str, by: int = 1) -> None:
