@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .client import AuditTrailClient, SearchPage, Stopped, page_body
 from .clock import SKEW_TOLERANCE, Clock, ServerTime
@@ -456,9 +456,7 @@ class Collector:
         self._check_retention(state, window)
         if outcome == "unreconciled":
             self._warn(_unreconciled(window, seen, gave_up))
-        self.sink.write_collection(
-            window_doc(self.settings.name, self._started, window, seen, outcome)
-        )
+        self._write_collection(window_doc(self.settings.name, self._started, window, seen, outcome))
         horizon = window.end - self.settings.overlap
         recent = {k: v for k, v in state.recent.items() if v >= horizon}
         recent.update((k, v) for k, v in window.ids.items() if v >= horizon)
@@ -534,7 +532,7 @@ class Collector:
             _quote(warning.message),
         )
         window = warning.window
-        self.sink.write_collection(
+        self._write_collection(
             data_loss_doc(
                 self.settings.name,
                 self._started,
@@ -546,6 +544,12 @@ class Collector:
                 None if window is None else _seen(window),
             )
         )
+
+    def _write_collection(self, doc: Dict[str, Any]) -> None:
+        """A collection event to the sink; a host without them (older glue) gets none."""
+        write = getattr(self.sink, "write_collection", None)
+        if write is not None:
+            write(doc)
 
     def _summarise(self, report: RunReport, state: Optional[State], started: float) -> None:
         now = self.clock.now()
