@@ -406,7 +406,7 @@ class RingCentralStandIn:
         self.owner_id = owner_id
         # A hostile server (tests of a misbehaving RingCentral): called with the search request's
         # JSON body and the answer's JSON object; returns the object to send instead.
-        self.hostile: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Dict[str, Any]]] = None
+        self.hostile: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None
         self.ignore_page = False  # hostile: every page number answers with the first page
         self.endpoint_id = _b64url(uuid.UUID(int=random.Random(seed).getrandbits(128)).bytes)
 
@@ -1109,9 +1109,12 @@ class RingCentralStandIn:
             response = self._search_allowed(method, path, body, now)
             response.headers.extend(rl_headers)
             if self.hostile is not None and response.status == 200:
-                response.body = _json_bytes(
-                    self.hostile(entry["body"] or {}, json.loads(response.body))
-                )
+                # ASCII escapes: a hostile answer may carry lone surrogates, as JSON allows;
+                # a str is sent as it is (JSON text no encoder would write)
+                hostile = self.hostile(entry["body"] or {}, json.loads(response.body))
+                if not isinstance(hostile, str):
+                    hostile = json.dumps(hostile, separators=(",", ":"))
+                response.body = hostile.encode("ascii")
             return response
 
     def _search_allowed(self, method: str, path: str, body: bytes, now: float) -> _Response:
