@@ -68,9 +68,9 @@ def plan_window(
             )
         )
     start = max(start, oldest)
-    if end <= start or end <= state.cursor:
+    if end <= state.cursor:
         return Plan(None, warnings)
-    return Plan(Window(start=round(start, 3), end=round(end, 3)), warnings)
+    return Plan(_window(start, end), warnings)
 
 
 def _first_window(settings: InputSettings, now: float) -> Plan:
@@ -90,9 +90,7 @@ def _first_window(settings: InputSettings, now: float) -> Plan:
             )
         )
         start = oldest
-    if end <= start:
-        return Plan(None, warnings)
-    return Plan(Window(start=round(start, 3), end=round(end, 3)), warnings)
+    return Plan(_window(start, end), warnings)
 
 
 def _repair_future_cursor(state: State, cursor: float, settings: InputSettings, now: float) -> Plan:
@@ -123,9 +121,13 @@ def _repair_future_cursor(state: State, cursor: float, settings: InputSettings, 
                 "change the input's start date.",
             )
         )
-    if end <= start:
-        return Plan(None, warnings, repaired=cursor)
-    return Plan(Window(start=round(start, 3), end=round(end, 3)), warnings, repaired=cursor)
+    return Plan(_window(start, end), warnings, repaired=cursor)
+
+
+def _window(start: float, end: float) -> Optional[Window]:
+    """The window [start, end) at the API's millisecond precision; None if that leaves nothing."""
+    start, end = round(start, 3), round(end, 3)
+    return Window(start=start, end=end) if start < end else None
 
 
 def _newest_seen(recent: Dict[str, float], start: float, end: float) -> Optional[float]:
