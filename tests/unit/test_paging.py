@@ -20,6 +20,7 @@ from ringcentral_audit.paging import (
     span_done,
     split_by_seen,
 )
+from ringcentral_audit.state import State, Window, load_state
 
 NOW = 1_780_000_000.0
 any_paging = st.one_of(
@@ -130,3 +131,16 @@ def test_retention_loss_needs_the_cap_and_a_gap():
     assert retention_loss(True, NOW, NOW - 3600) == (NOW - 3600, NOW)
     assert retention_loss(True, NOW - 3600, NOW - 3600) is None
     assert retention_loss(False, NOW, NOW - 3600) is None
+
+
+def test_window_counters_survive_a_save_and_junk_counters_are_dropped():
+    window = Window(start=1.0, end=2.0, stats={"requests": 3, "emitted": 7})
+    again = load_state(State(cursor=0.5, window=window).to_json())
+    assert again.window is not None and again.window.stats == {"requests": 3, "emitted": 7}
+    raw = State(cursor=0.5, window=window).to_json()
+    raw["window"]["stats"] = {"requests": "3", "emitted": True, "rounds": 1}
+    assert load_state(raw).window.stats == {"rounds": 1}
+    raw["window"]["stats"] = ["x"]
+    assert load_state(raw).window.stats == {}
+    raw["window"].pop("stats")  # a checkpoint from before the counters
+    assert load_state(raw).window.stats == {}

@@ -60,18 +60,3 @@ def test_unusable_checkpoints_are_refused_with_what_to_do(raw, words):
         load_state(raw)
     assert words in str(caught.value)
     assert "reset" in str(caught.value) or "upgrade" in str(caught.value)
-
-
-def test_window_counters_survive_a_save_and_junk_counters_are_dropped():
-    from ringcentral_audit.state import State, Window, load_state
-
-    window = Window(start=1.0, end=2.0, stats={"requests": 3, "emitted": 7})
-    again = load_state(State(cursor=0.5, window=window).to_json())
-    assert again.window is not None and again.window.stats == {"requests": 3, "emitted": 7}
-    raw = State(cursor=0.5, window=window).to_json()
-    raw["window"]["stats"] = {"requests": "3", "emitted": True, "rounds": 1}
-    assert load_state(raw).window.stats == {"rounds": 1}
-    raw["window"]["stats"] = ["x"]
-    assert load_state(raw).window.stats == {}
-    raw["window"].pop("stats")  # a checkpoint from before the counters
-    assert load_state(raw).window.stats == {}
