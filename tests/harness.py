@@ -28,6 +28,7 @@ class ListSink:
     events: List[AuditEvent] = field(default_factory=list)
     crash_after_page: Optional[int] = None
     pages: int = 0
+    collection: List[dict] = field(default_factory=list)  # collection events (coverage docs)
 
     def write(self, events):
         self.events.extend(events)
@@ -35,6 +36,9 @@ class ListSink:
         if self.crash_after_page is not None and self.pages >= self.crash_after_page:
             self.crash_after_page = None
             raise Crash()
+
+    def write_collection(self, doc):
+        self.collection.append(doc)
 
     @property
     def ids(self):

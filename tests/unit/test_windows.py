@@ -1,3 +1,5 @@
+from hypothesis import given
+from hypothesis import strategies as st
 from ringcentral_audit.settings import InputSettings
 from ringcentral_audit.state import State
 from ringcentral_audit.windows import RETENTION_MARGIN, oldest_available, plan_window
@@ -43,3 +45,55 @@ def test_checkpoint_older_than_retention_warns_of_the_gap():
 
 def test_no_window_when_no_time_has_passed_since_the_cursor():
     assert plan_window(State(cursor=NOW - 30), settings(), NOW).window is None
+
+
+# ----- a cursor in RingCentral's future (issue 7 item 1) ----------------------------------------
+
+
+def test_a_cursor_ahead_of_our_clock_asks_for_ringcentrals_first():
+    plan = plan_window(State(cursor=NOW + DAY), settings(), NOW)
+    assert plan.needs_server_time and plan.window is None
+
+
+def test_a_future_cursor_without_evidence_restarts_an_overlap_before_now_and_names_the_loss():
+    plan = plan_window(State(cursor=NOW + 30 * DAY), settings(), NOW, NOW)
+    assert plan.window.start == NOW - 60 - 600 and plan.window.end == NOW - 60
+    (warning,) = plan.warnings
+    assert warning.reason == "cursor_in_future" and warning.start is None
+    assert warning.end == plan.window.start
+    assert plan.repaired == NOW + 30 * DAY
+
+
+def test_a_future_cursor_with_remembered_ids_reads_the_usual_window_without_warning():
+    state = State(cursor=NOW + 200, recent={"a": NOW - 100, "b": NOW - 30})
+    plan = plan_window(state, settings(), NOW, NOW)
+    assert plan.window.start == NOW + 200 - 600 and plan.window.end == NOW - 60
+    assert plan.warnings == []
+
+
+def test_a_cursor_within_the_lag_waits_and_is_not_repaired():
+    plan = plan_window(State(cursor=NOW - 1), settings(), NOW)
+    assert plan.window is None and not plan.needs_server_time and plan.repaired is None
+
+
+@given(
+    cursor=st.floats(-200 * DAY, 400 * DAY),
+    lag=st.floats(0, 3600),
+    overlap=st.floats(0, 86400),
+    recent=st.lists(st.floats(-200 * DAY, 400 * DAY), max_size=5),
+)
+def test_no_window_ever_ends_after_now_or_starts_before_retention(cursor, lag, overlap, recent):
+    state = State(cursor=NOW + cursor, recent={str(i): NOW + t for i, t in enumerate(recent)})
+    plan = plan_window(state, settings(lag=lag, overlap=overlap), NOW, NOW)
+    if plan.window is not None:
+        assert plan.window.end <= NOW - lag + 0.001
+        assert plan.window.start >= oldest_available(NOW) - 0.001
+        assert plan.window.start < plan.window.end
+    if cursor > 2.0:  # beyond the tolerance: repaired
+        assert plan.repaired is not None and plan.window is not None
+
+
+def test_a_cursor_ahead_of_our_clock_but_not_ringcentrals_waits_and_is_not_repaired():
+    """Our clock is an hour behind: the cursor RingCentral's clock set is not in the future."""
+    plan = plan_window(State(cursor=NOW - 60), settings(), NOW - 3600, NOW)
+    assert plan.window is None and plan.warnings == [] and plan.repaired is None

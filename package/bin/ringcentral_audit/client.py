@@ -18,7 +18,7 @@ from ringcentral.platform import Platform
 from ringcentral.platform.events import Events
 
 from . import __version__
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, http_date
 from .errors import (
     SECRETS,
     AuditTrailError,
@@ -49,6 +49,7 @@ class Stopped(Exception):
 class SearchPage(NamedTuple):
     records: List[Dict[str, Any]]
     paging: Optional[Dict[str, Any]]
+    date: Optional[float] = None  # RingCentral's clock, from the answer's Date header
 
 
 @dataclass
@@ -264,7 +265,11 @@ class AuditTrailClient:
                 )
             )
         paging = payload.get("paging")
-        return SearchPage(records, paging if isinstance(paging, dict) else None)
+        return SearchPage(
+            records,
+            paging if isinstance(paging, dict) else None,
+            http_date(response.headers.get("Date")),
+        )
 
     # ----- the retry loop -----------------------------------------------------------------
 

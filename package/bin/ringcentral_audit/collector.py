@@ -1,33 +1,62 @@
 """Collect every audit record exactly once: frozen windows, de-duplication by id, a checkpoint per page.
 
 A run resumes an unfinished window where it stopped, else plans ``[cursor - overlap, now - lag)``
-and reads it page by page. Each page's new records go to the sink, then the checkpoint is saved:
-a crash repeats at most that page, a stop between pages repeats nothing. A window is finished
-only when the ids seen account for ``paging.totalFound``; otherwise it is read again, because
-records can shift between pages while it is read. Nothing assumes the order of records.
+(``now`` being the earlier of our clock and RingCentral's) and reads it page by page. Each page's
+new records go to the sink, then the checkpoint is saved: a crash repeats at most that page, a
+stop between pages repeats nothing. When to stop paging, whether a window is finished and whether
+something may be lost are decided in :mod:`paging` from what RingCentral answered; this module
+does the I/O around those decisions. Nothing assumes the order of records.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .client import AuditTrailClient, SearchPage, Stopped, page_body
-from .clock import Clock
+from .clock import SKEW_TOLERANCE, Clock, ServerTime
+from .coverage import data_loss_doc, window_doc
 from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected
 from .events import AuditEvent, to_event
+from .paging import (
+    CONFLICTS,
+    DUPLICATES,
+    EMITTED,
+    FOUND,
+    IGNORED,
+    OUTSIDE,
+    REQUESTS,
+    RETENTION_MAX_RECORDS,
+    ROUND_SEEN,
+    ROUNDS,
+    SHIFTED,
+    PageFacts,
+    after_pass,
+    count,
+    deviations,
+    halve,
+    held_time,
+    identity,
+    ignored_page,
+    max_requests,
+    page_facts,
+    retention_check,
+    retention_loss,
+    span_done,
+    split_by_seen,
+    total_found,
+)
 from .ports import CheckpointStore, EventSink
 from .settings import InputSettings
 from .state import State, Window, load_state
 from .timeutil import format_time
-from .windows import DataLossWarning, plan_window
+from .windows import DataLossWarning, Plan, plan_window
 
-RETENTION_MAX_RECORDS = 10000
-MS = 0.001
-PART_FILL = 0.8  # sub-windows are cut to hold this share of a page, leaving room for unseen ones
 SMALLER_PAGES = (500, 200, 100)  # if the API refuses perPage=1000
+FINISHED, STOPPED, REPLAN = "finished", "stopped", "replan"
 
 
 @dataclass
@@ -42,6 +71,7 @@ class RunReport:
     duration_s: float = 0.0
     cursor: Optional[str] = None
     lag_s: Optional[float] = None
+    clock_ahead_s: Optional[float] = None  # our clock minus RingCentral's, when beyond threshold
     warnings: List[DataLossWarning] = field(default_factory=list)
     error: Optional[AuditTrailError] = None
 
@@ -66,34 +96,26 @@ class Collector:
         self.log = logger or client.log
         self.stop = stop or getattr(self.clock, "stop", None) or threading.Event()
         self.report = RunReport()
+        self.server = ServerTime()
         self._ctx = f"input={_quote(settings.name)}"
+        self._started = 0.0
+        self._digests: Dict[str, str] = {}
 
     # ----- a run --------------------------------------------------------------------------
 
     def run(self) -> RunReport:
         """Collect until caught up, stopped or out of time; raises AuditTrailError on failure."""
-        started = self.clock.now()
+        started = self._started = self.clock.now()
         self.client.deadline = started + self.settings.max_run_seconds
         self.client.context = self._ctx
         report = self.report = RunReport()
+        self.server = ServerTime()
+        self._digests = {}
         state: Optional[State] = None
         try:
             state = self._load()
             self.client.heavy.restore(state.rate)
-            planned = False
-            while not self.stop.is_set():
-                if state.window is None:
-                    if planned:
-                        break  # one fresh window per run; the next run reads the next one
-                    planned = True
-                    plan = plan_window(state, self.settings, self.clock.now())
-                    for warning in plan.warnings:
-                        self._warn(warning)
-                    if plan.window is None:
-                        break
-                    state.window = plan.window
-                if not self._read_window(state, state.window):
-                    break
+            self._collect(state)
             if self.stop.is_set():
                 report.status = "stopped"
         except Stopped as stopped:
@@ -115,6 +137,26 @@ class Collector:
         if report.error is not None:
             raise report.error
         return report
+
+    def _collect(self, state: State) -> None:
+        """Finish the window begun by an earlier run, then read one fresh window (the next run
+        reads the next one). A window found to reach past RingCentral's clock is planned again."""
+        fresh, replanned = False, False
+        while not self.stop.is_set():
+            if state.window is None:
+                if fresh:
+                    return
+                fresh = True
+                if not self._open_window(state):
+                    return
+            assert state.window is not None
+            outcome = self._read_window(state, state.window)
+            if outcome == STOPPED:
+                return
+            if outcome == REPLAN:
+                if replanned:
+                    return
+                replanned, fresh = True, False
 
     def _load(self) -> State:
         try:
@@ -139,59 +181,165 @@ class Collector:
             state = State(origin=configured, per_page=state.per_page, rate=state.rate)
         return state
 
+    # ----- RingCentral's clock ------------------------------------------------------------
+
+    def _now(self) -> float:
+        """The earlier of our clock and RingCentral's, as far as its answers have shown it."""
+        return self.server.now(self.clock.now())
+
+    def _open_window(self, state: State) -> bool:
+        plan = self._plan(state)
+        if plan.needs_server_time:
+            self._ask_server_time()
+            plan = self._plan(state)
+        if plan.repaired is not None:
+            self.log.warning(
+                "action=cursor_repaired %s cursor=%s server_time=%s window_start=%s: the "
+                "checkpoint's cursor was ahead of RingCentral's clock",
+                self._ctx,
+                format_time(plan.repaired),
+                format_time(self._now()),
+                "" if plan.window is None else format_time(plan.window.start),
+            )
+        for warning in plan.warnings:
+            self._warn(warning)
+        if plan.window is None:
+            return False
+        state.window = plan.window
+        return True
+
+    def _plan(self, state: State) -> Plan:
+        local = self.clock.now()
+        server = self.server.server_now(local)
+        if server is None and self.server.asked:
+            server = local  # RingCentral sent no usable Date: our clock is all there is
+        return plan_window(state, self.settings, self.server.now(local), server)
+
+    def _ask_server_time(self) -> None:
+        """One small search, only for its Date header: the cursor looks to be in the future."""
+        end = self.clock.now() - self.settings.lag
+        page = self.client.search(page_body(format_time(end - 1), format_time(end), 1, 1))
+        self.server.asked = True
+        self._observe(page)
+
+    def _observe(self, page: SearchPage) -> None:
+        self.server.observe(page.date, self.clock.now())
+        ahead = self.server.skew()
+        if ahead is not None and self.report.clock_ahead_s is None:
+            self.report.clock_ahead_s = round(ahead, 3)
+            self.log.warning(
+                "action=clock_skew %s ahead_s=%.3f: this machine's clock is %s RingCentral's by "
+                "%.0f s; windows end by RingCentral's clock. Check the machine's time sync (NTP).",
+                self._ctx,
+                ahead,
+                "ahead of" if ahead > 0 else "behind",
+                abs(ahead),
+            )
+
+    def _beyond_server_time(self, state: State, window: Window) -> bool:
+        """Whether ``window`` ends after RingCentral's now - lag; then it is given up (its ids
+        stay remembered as emitted) so that it can be planned again by RingCentral's clock."""
+        bound = self._now() - self.settings.lag
+        if window.end <= bound + SKEW_TOLERANCE:
+            return False
+        self.log.warning(
+            "action=window_beyond_server_time %s window_end=%s server_bound=%s: planned again",
+            self._ctx,
+            format_time(window.end),
+            format_time(bound),
+        )
+        state.recent.update(window.ids)
+        state.window = None
+        return True
+
     # ----- one window ---------------------------------------------------------------------
 
-    def _read_window(self, state: State, window: Window) -> bool:
-        """Read until the window is finished (True) or a stop is requested (False).
+    def _read_window(self, state: State, window: Window) -> str:
+        """Read until the window is finished, a stop is requested, or it must be planned again.
 
         First page through the whole window: with a stable order that costs the minimum of
         requests. If the ids seen then fall short of ``totalFound`` (records moved between pages),
         read the window again as sub-windows cut at the seen records' times, each small enough
-        for one page, which holds all its records whatever their order; a sub-window that still
-        spans several pages is halved.
+        for one page; a sub-window that still fills a page is halved. Requests are bounded.
         """
-        total_found: Optional[int] = None
+        budget = max_requests(state.per_page)
         while True:
             if self.stop.is_set():
-                return False
+                return STOPPED
+            if window.stats.get(REQUESTS, 0) >= budget:
+                self._finish(state, window, "unreconciled", gave_up=True)
+                self._save(state)
+                return FINISHED
             span = (window.start, window.end) if window.parts is None else window.parts[0]
             page = self._search(state, window, span)
             if page is None:
                 continue  # page size reduced: this span starts again at page 1
-            self._emit(state, window, page)
-            last = _is_last_page(page, window.page, state.per_page)
-            if window.parts is None:
-                found = _int((page.paging or {}).get("totalFound"))
-                if found is not None:
-                    total_found = max(total_found or 0, found)
-                window.page += 1
-                if last and total_found is not None and len(window.ids) < total_found:
-                    window.parts = split_by_seen(window, state.per_page)
-                    window.page = 1
-                    last = False
-                    self.log.info(
-                        "action=window_split %s saw=%d total_found=%d parts=%d",
-                        self._ctx,
-                        len(window.ids),
-                        total_found,
-                        len(window.parts),
-                    )
-            else:
-                start, end = window.parts[0]
-                if last:
-                    window.parts.pop(0)
-                    window.page = 1
-                elif window.page == 1 and end - start > 2 * MS:
-                    middle = round((start + end) / 2, 3)
-                    window.parts[0:1] = [(start, middle + MS), (middle, end)]
-                else:  # more than a page of records in one millisecond: page through it
-                    window.page += 1
-                last = not window.parts
-            if last:
-                self._finish(state, window, total_found)
+            count(window.stats, REQUESTS)
+            self._observe(page)
+            if self._beyond_server_time(state, window):
+                return REPLAN
+            new = self._emit(state, window, page)
+            facts = page_facts(window.page, state.per_page, len(page.records), new, page.paging)
+            verdict = self._advance(state, window, page, facts)
+            if verdict is not None:
+                self._finish(state, window, verdict)
             self._save(state)
-            if last:
-                return True
+            if verdict is not None:
+                return FINISHED
+
+    def _advance(
+        self, state: State, window: Window, page: SearchPage, facts: PageFacts
+    ) -> Optional[str]:
+        """Move to the next page or sub-window; the window's verdict once a pass is done."""
+        if ignored_page(facts):
+            count(window.stats, IGNORED)
+        if window.parts is None:
+            found = total_found(page.paging)
+            if found is not None:
+                window.stats[FOUND] = max(window.stats.get(FOUND, found), found)
+            if not span_done(facts):
+                window.page += 1
+                return None
+            return self._pass_done(state, window)
+        start, end = window.parts[0]
+        if span_done(facts):
+            window.parts.pop(0)
+            window.page = 1
+            return None if window.parts else self._pass_done(state, window)
+        halves = halve(start, end) if facts.number == 1 else None
+        if halves is not None:
+            window.parts[0:1] = halves
+        else:  # more than a page of records in a few milliseconds: page through it
+            window.page += 1
+        return None
+
+    def _pass_done(self, state: State, window: Window) -> Optional[str]:
+        stats = window.stats
+        seen = _seen(window)
+        verdict = after_pass(
+            seen,
+            stats.get(FOUND),
+            stats.get(ROUNDS, 0),
+            stats.get(ROUND_SEEN, 0),
+            bool(stats.get(SHIFTED)),
+        )
+        if verdict != "split":
+            return verdict
+        window.parts = split_by_seen(
+            window.start, window.end, list(window.ids.values()), state.per_page
+        )
+        window.page = 1
+        count(stats, ROUNDS)
+        stats[ROUND_SEEN] = seen
+        self.log.info(
+            "action=window_split %s saw=%d total_found=%d parts=%d round=%d",
+            self._ctx,
+            seen,
+            stats.get(FOUND, 0),
+            len(window.parts),
+            stats[ROUNDS],
+        )
+        return None
 
     def _search(
         self, state: State, window: Window, span: Tuple[float, float]
@@ -217,49 +365,138 @@ class Collector:
             window.page = 1
             return None
 
-    def _emit(self, state: State, window: Window, page: SearchPage) -> None:
-        fallback = self.clock.now()
-        new: List[AuditEvent] = []
+    def _emit(self, state: State, window: Window, page: SearchPage) -> int:
+        """Hand the page's new records to the sink; the number of ids new to the window."""
+        fallback = self._now()
+        fresh: List[AuditEvent] = []
+        new_ids = 0
         for record in page.records:
             event = to_event(record, fallback)
-            if event.id in window.ids:
+            key = self._key(window, identity(record, event.id), event)
+            if key is None:
+                count(window.stats, DUPLICATES)
+                if window.parts is None:
+                    window.stats[SHIFTED] = 1
                 continue
-            window.ids[event.id] = event.time
-            if not event.time_from_record:
-                self.log.warning(
-                    "action=record_without_time %s id=%s eventTime=%r: indexed with the "
-                    "collection time",
-                    self._ctx,
-                    event.id,
-                    str(record.get("eventTime"))[:40],
-                )
-            if event.id not in state.recent:
-                new.append(event)
-        if new:
-            self.sink.write(new)
-        self.report.records += len(new)
+            new_ids += 1
+            window.ids[key] = self._held(window, key, event, record)
+            if key in state.recent:
+                count(window.stats, DUPLICATES)
+                continue
+            fresh.append(event._replace(id=key))
+        if fresh:
+            self.sink.write(fresh)
+        count(window.stats, EMITTED, len(fresh))
+        self.report.records += len(fresh)
         self.report.pages += 1
+        return new_ids
 
-    def _finish(self, state: State, window: Window, total_found: Optional[int]) -> None:
-        if total_found is not None and total_found >= RETENTION_MAX_RECORDS:
-            oldest_seen = min(window.ids.values(), default=window.end)
-            self._warn(
-                DataLossWarning(
-                    "retention_cap",
-                    window.start,
-                    oldest_seen,
-                    f"RingCentral holds {total_found} records for this window, its maximum of "
-                    f"{RETENTION_MAX_RECORDS}: older records between {format_time(window.start)} "
-                    f"and {format_time(oldest_seen)} may have been deleted before they could be "
-                    "collected. Run the input more often.",
-                )
+    def _key(self, window: Window, key: str, event: AuditEvent) -> Optional[str]:
+        """The key the record is kept under; None for a duplicate of a record already seen.
+
+        A record whose id was seen this run with other content is a different record: it is
+        kept (under its id and a digest of its content) and named in a warning.
+        """
+        digest = hashlib.sha256(event.data.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        first = self._digests.setdefault(key, digest)
+        if first != digest:
+            variant = f"{key}~{digest}"
+            if variant in window.ids or variant in self._digests:
+                return None
+            self._digests[variant] = digest
+            count(window.stats, CONFLICTS)
+            self.log.warning(
+                "action=duplicate_id_conflict %s id=%s: RingCentral sent two records with this "
+                "id and different content; the second is indexed too (kept as %s)",
+                self._ctx,
+                _quote(key[:80]),
+                _quote(variant[:100]),
             )
+            return variant
+        return None if key in window.ids else key
+
+    def _held(self, window: Window, key: str, event: AuditEvent, record: object) -> float:
+        held = held_time(event.time, window.start, window.end)
+        if not event.time_from_record:
+            self.log.warning(
+                "action=record_without_time %s id=%s eventTime=%r: indexed with the "
+                "collection time",
+                self._ctx,
+                _quote(key[:80]),
+                str(record.get("eventTime") if isinstance(record, dict) else None)[:40],
+            )
+        elif held != event.time:
+            count(window.stats, OUTSIDE)
+            self.log.warning(
+                "action=record_outside_window %s id=%s eventTime=%s window_start=%s "
+                "window_end=%s: RingCentral sent a record from outside the requested window; "
+                "indexed once",
+                self._ctx,
+                _quote(key[:80]),
+                format_time(event.time) if abs(event.time) < 2.5e11 else "out-of-range",
+                format_time(window.start),
+                format_time(window.end),
+            )
+        return held
+
+    # ----- a finished window --------------------------------------------------------------
+
+    def _finish(self, state: State, window: Window, outcome: str, gave_up: bool = False) -> None:
+        seen = _seen(window)
+        named = deviations(window.stats, seen)
+        if named:
+            self.log.warning(
+                "action=window_deviation %s window_start=%s window_end=%s %s: RingCentral's "
+                "answers for this window did not add up; every record read was indexed once",
+                self._ctx,
+                format_time(window.start),
+                format_time(window.end),
+                " ".join(named),
+            )
+        self._check_retention(state, window)
+        if outcome == "unreconciled":
+            self._warn(_unreconciled(window, seen, gave_up))
+        self._write_collection(window_doc(self.settings.name, self._started, window, seen, outcome))
         horizon = window.end - self.settings.overlap
         recent = {k: v for k, v in state.recent.items() if v >= horizon}
         recent.update((k, v) for k, v in window.ids.items() if v >= horizon)
         state.recent = recent
         state.cursor = window.end
         state.window = None
+
+    def _check_retention(self, state: State, window: Window) -> None:
+        """Warn when RingCentral is at its cap and its oldest record is newer than where
+        collection needed to start: what lay between may have been discarded unseen."""
+        inside = [t for t in window.ids.values() if window.start <= t < window.end]
+        check = retention_check(window.stats.get(FOUND), min(inside, default=None))
+        at_cap = check.at_cap
+        if at_cap is None:
+            at_cap = self._account_at_cap(window.start)
+        needed = window.start
+        if state.cursor is not None and window.start <= state.cursor <= window.end:
+            needed = state.cursor
+        loss = retention_loss(at_cap, check.oldest_held, needed)
+        if loss is None:
+            return
+        self._warn(
+            DataLossWarning(
+                "retention_cap",
+                loss[0],
+                loss[1],
+                f"RingCentral holds its maximum of {RETENTION_MAX_RECORDS} records and the "
+                f"oldest it still holds is from {format_time(loss[1])}: records between "
+                f"{format_time(loss[0])} and {format_time(loss[1])} may have been deleted "
+                "before they could be collected. Run the input more often.",
+            )
+        )
+
+    def _account_at_cap(self, since: float) -> bool:
+        """One request: does RingCentral hold its maximum of records from ``since`` on?"""
+        end = self._now()
+        page = self.client.search(page_body(format_time(since), format_time(end), 1, 1))
+        self._observe(page)
+        found = total_found(page.paging)
+        return found is not None and found >= RETENTION_MAX_RECORDS
 
     # ----- persistence and reporting ------------------------------------------------------
 
@@ -284,15 +521,35 @@ class Collector:
                 self.log.warning("action=checkpoint_save_failed %s message=%s", self._ctx, error)
 
     def _warn(self, warning: DataLossWarning) -> None:
+        """Log a data-loss warning and write it as a collection event."""
         self.report.warnings.append(warning)
         self.log.warning(
             "action=data_loss_warning %s reason=%s from=%s to=%s message=%s",
             self._ctx,
             warning.reason,
-            format_time(warning.start),
+            "unknown" if warning.start is None else format_time(warning.start),
             format_time(warning.end),
             _quote(warning.message),
         )
+        window = warning.window
+        self._write_collection(
+            data_loss_doc(
+                self.settings.name,
+                self._started,
+                warning.reason,
+                warning.start,
+                warning.end,
+                warning.message,
+                window,
+                None if window is None else _seen(window),
+            )
+        )
+
+    def _write_collection(self, doc: Dict[str, Any]) -> None:
+        """A collection event to the sink; a host without them (older glue) gets none."""
+        write = getattr(self.sink, "write_collection", None)
+        if write is not None:
+            write(doc)
 
     def _summarise(self, report: RunReport, state: Optional[State], started: float) -> None:
         now = self.clock.now()
@@ -304,7 +561,7 @@ class Collector:
         report.duration_s = round(now - started, 3)
         if state is not None and state.cursor is not None:
             report.cursor = format_time(state.cursor)
-            report.lag_s = round(now - state.cursor, 3)
+            report.lag_s = round(self.server.now(now) - state.cursor, 3)
         self.log.info(
             "action=collection_run %s status=%s records=%d pages=%d requests=%d logins=%d "
             "rate_limited=%d retries=%d duration_s=%.3f lag_s=%s cursor=%s",
@@ -322,39 +579,6 @@ class Collector:
         )
 
 
-def split_by_seen(window: Window, per_page: int) -> List[Tuple[float, float]]:
-    """Sub-windows of ``window`` each holding about PART_FILL of a page of the records seen.
-
-    Neighbours overlap by a millisecond, so a record on a cut is inside one of them whichever
-    way the API treats the bounds (duplicates are dropped by id).
-    """
-    chunk = max(1, int(per_page * PART_FILL))
-    times = sorted(t for t in window.ids.values() if window.start < t < window.end)
-    cuts: List[float] = []
-    for t in times[chunk::chunk]:
-        if not cuts or t > cuts[-1]:
-            cuts.append(t)
-    bounds = [window.start, *cuts, window.end]
-    parts = [(bounds[i], bounds[i + 1] + MS) for i in range(len(bounds) - 2)]
-    parts.append((bounds[-2], window.end))
-    return parts
-
-
-def _is_last_page(page: SearchPage, number: int, per_page: int) -> bool:
-    """Whether ``page`` (1-based ``number``) ends the window, from paging or, without it, its size."""
-    if not page.records:
-        return True
-    paging = page.paging or {}
-    size = _int(paging.get("perPage")) or per_page
-    pages = _int(paging.get("total"))
-    if pages is not None:
-        return number >= pages
-    found = _int(paging.get("totalFound"))
-    if found is not None:
-        return number * size >= found
-    return len(page.records) < size
-
-
 def _store_failure(verb: str, error: Exception, consequence: str) -> CheckpointError:
     return CheckpointError(
         f"Could not {verb} the checkpoint ({type(error).__name__}: "
@@ -362,14 +586,30 @@ def _store_failure(verb: str, error: Exception, consequence: str) -> CheckpointE
     )
 
 
-def _int(value: object) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+def _seen(window: Window) -> int:
+    """Distinct records seen in the window: its ids, less those from outside it and variants."""
+    stats = window.stats
+    return len(window.ids) - stats.get(OUTSIDE, 0) - stats.get(CONFLICTS, 0)
+
+
+def _unreconciled(window: Window, seen: int, gave_up: bool) -> DataLossWarning:
+    found = window.stats.get(FOUND)
+    why = (
+        f"after {window.stats.get(REQUESTS, 0)} requests, the most one window may cost"
+        if gave_up
+        else f"after {window.stats.get(ROUNDS, 0)} re-reads"
+    )
+    return DataLossWarning(
+        "unreconciled",
+        window.start,
+        window.end,
+        f"RingCentral reported {found if found is not None else 'an unknown number of'} records "
+        f"between {format_time(window.start)} and {format_time(window.end)} but {seen} could be "
+        f"read {why}: records of this period may be missing. Compare with RingCentral's audit "
+        "trail; if it persists, contact RingCentral support.",
+        window,
+        found,
+    )
 
 
 def _quote(text: str) -> str:

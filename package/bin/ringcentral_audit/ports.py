@@ -34,6 +34,9 @@ class EventSink(Protocol):
 
     def write(self, events: Sequence[AuditEvent]) -> None: ...
 
+    def write_collection(self, doc: JsonDict) -> None:
+        """One collection event (see coverage.py): a finished window or a data-loss warning."""
+
 
 class MemoryStore:
     """A dict-backed CheckpointStore / TokenStore, for tests, benchmarks and one-off runs."""

@@ -10,7 +10,8 @@ Shape (version 2)::
                                     # their event times in epoch milliseconds
      "window": null | {"start": "...Z", "end": "...Z", "page": N,
                        "ids": {"<id>": ms},        # an unfinished window and what it has seen
-                       "parts": null | [["...Z", "...Z"], ...]},  # sub-windows still to read
+                       "parts": null | [["...Z", "...Z"], ...],  # sub-windows still to read
+                       "stats": {"requests": N, ...}},  # counters (absent in older ones)
      "per_page": N,                 # the page size the API accepted
      "rate": null | {...}}          # the Heavy group's pacing: limit, window, penalty end,
                                     # recent sends (see ratelimit.RateGate.export)
@@ -42,6 +43,8 @@ class Window:
     # None while paging the whole window; after a count that did not add up, the sub-windows
     # (each small enough for one page) still to be read.
     parts: Optional[List[Tuple[float, float]]] = None
+    # What reading this window has cost and found so far, across runs (see paging.WindowStats).
+    stats: Dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +68,7 @@ class State:
                 "parts": None
                 if w.parts is None
                 else [[format_time(a), format_time(b)] for a, b in w.parts],
+                "stats": dict(w.stats),
             }
         return {
             "version": VERSION,
@@ -115,6 +119,13 @@ def _parts(value: Any) -> Optional[List[Tuple[float, float]]]:
     return [(_time(a, "window part") or 0.0, _time(b, "window part") or 0.0) for a, b in value]
 
 
+def _counts(value: Any) -> Dict[str, int]:
+    """The window's counters; anything that is not a whole number counts as absent."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
 def _migrate_v1(raw: Dict[str, Any]) -> Dict[str, Any]:
     return {"version": 2, "origin": None, "cursor": raw.get("cursor"), "recent": {}, "window": None}
 
@@ -155,6 +166,7 @@ def load_state(raw: Any) -> State:
             page=int(window.get("page") or 1),
             ids=_times(window.get("ids") or {}, "window ids"),
             parts=_parts(window.get("parts")),
+            stats=_counts(window.get("stats")),
         ),
         per_page=int(per_page),
         rate=raw.get("rate") if isinstance(raw.get("rate"), dict) else None,

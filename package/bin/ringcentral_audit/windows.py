@@ -1,9 +1,11 @@
-"""Which window a run reads next: ``[cursor - overlap, now - lag)``, frozen, never before retention."""
+"""Which window a run reads next: ``[cursor - overlap, now - lag)``, frozen, never before retention,
+never after RingCentral's own clock; and what a cursor found in RingCentral's future becomes."""
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional
 
+from .clock import SKEW_TOLERANCE
 from .settings import RETENTION_DAYS, InputSettings
 from .state import State, Window
 from .timeutil import format_time
@@ -13,54 +15,121 @@ RETENTION_MARGIN = 120.0
 
 
 class DataLossWarning(NamedTuple):
-    reason: str  # history_clamped | checkpoint_expired | retention_cap
-    start: float
+    # history_clamped | checkpoint_expired | retention_cap | unreconciled | cursor_in_future
+    reason: str
+    start: Optional[float]  # None: the period's start is not known
     end: float
     message: str
+    window: Optional[Window] = None  # for unreconciled: the window whose count did not add up
+    found: Optional[int] = None
 
 
 class Plan(NamedTuple):
     window: Optional[Window]
     warnings: List[DataLossWarning]
+    needs_server_time: bool = False  # the cursor looks to be in the future: ask RingCentral first
+    repaired: Optional[float] = None  # a cursor found in RingCentral's future, now repaired
 
 
 def oldest_available(now: float) -> float:
     return now - RETENTION_DAYS * 86400 + RETENTION_MARGIN
 
 
-def plan_window(state: State, settings: InputSettings, now: float) -> Plan:
-    """The next window to read; None when no time has passed since the cursor."""
+def plan_window(
+    state: State, settings: InputSettings, now: float, server_now: Optional[float] = None
+) -> Plan:
+    """The next window to read; None when no time has passed since the cursor.
+
+    ``now`` is the earlier of our clock and RingCentral's, which bounds every window;
+    ``server_now`` is RingCentral's, when an answer has shown it this run. A cursor ahead of
+    ``now`` is judged by RingCentral's clock: without it, the plan asks for it first.
+    """
+    if state.cursor is None:
+        return _first_window(settings, now)
+    if state.cursor > now + SKEW_TOLERANCE:
+        if server_now is None:
+            return Plan(None, [], needs_server_time=True)
+        if state.cursor > server_now + SKEW_TOLERANCE:
+            return _repair_future_cursor(state, state.cursor, settings, now)
+        return Plan(None, [])  # ahead of our clock only: wait for it
     warnings: List[DataLossWarning] = []
     end = now - settings.lag
     oldest = oldest_available(now)
-    if state.cursor is None:
-        start = oldest if settings.start is None else settings.start
-        if start < oldest:
-            warnings.append(
-                DataLossWarning(
-                    "history_clamped",
-                    start,
-                    oldest,
-                    f"The input's start date {format_time(start)} is older than the "
-                    f"{RETENTION_DAYS} days RingCentral keeps: records before "
-                    f"{format_time(oldest)} can no longer be collected.",
-                )
+    start = state.cursor - settings.overlap
+    if state.cursor < oldest:
+        warnings.append(
+            DataLossWarning(
+                "checkpoint_expired",
+                state.cursor,
+                oldest,
+                f"The input last collected up to {format_time(state.cursor)}, more than "
+                f"{RETENTION_DAYS} days ago: records between then and {format_time(oldest)} "
+                "were deleted by RingCentral before they could be collected.",
             )
-            start = oldest
-    else:
-        start = state.cursor - settings.overlap
-        if state.cursor < oldest:
-            warnings.append(
-                DataLossWarning(
-                    "checkpoint_expired",
-                    state.cursor,
-                    oldest,
-                    f"The input last collected up to {format_time(state.cursor)}, more than "
-                    f"{RETENTION_DAYS} days ago: records between then and {format_time(oldest)} "
-                    "were deleted by RingCentral before they could be collected.",
-                )
-            )
-        start = max(start, oldest)
-    if end <= start or (state.cursor is not None and end <= state.cursor):
+        )
+    start = max(start, oldest)
+    if end <= state.cursor:
         return Plan(None, warnings)
-    return Plan(Window(start=round(start, 3), end=round(end, 3)), warnings)
+    return Plan(_window(start, end), warnings)
+
+
+def _first_window(settings: InputSettings, now: float) -> Plan:
+    warnings: List[DataLossWarning] = []
+    end = now - settings.lag
+    oldest = oldest_available(now)
+    start = oldest if settings.start is None else settings.start
+    if start < oldest:
+        warnings.append(
+            DataLossWarning(
+                "history_clamped",
+                start,
+                oldest,
+                f"The input's start date {format_time(start)} is older than the "
+                f"{RETENTION_DAYS} days RingCentral keeps: records before "
+                f"{format_time(oldest)} can no longer be collected.",
+            )
+        )
+        start = oldest
+    return Plan(_window(start, end), warnings)
+
+
+def _repair_future_cursor(state: State, cursor: float, settings: InputSettings, now: float) -> Plan:
+    """A window that reads everything still retrievable the cursor might have skipped.
+
+    The cursor claims everything before it was collected, but time after RingCentral's ``now``
+    cannot have been. The run that saved it had read up to some moment before ``now``; the ids
+    it remembered (``recent``, kept for ``overlap`` before the cursor) show how far. With such
+    evidence the usual window ``[cursor - overlap, now - lag)`` misses nothing; without it, the
+    window starts ``overlap`` before ``now - lag`` and the time before is named as possibly lost.
+    """
+    end = now - settings.lag
+    oldest = oldest_available(now)
+    start = max(cursor - settings.overlap, oldest)
+    evidence = _newest_seen(state.recent, start, end)
+    warnings: List[DataLossWarning] = []
+    if start >= end or evidence is None:
+        start = max(min(start, end - max(settings.overlap, 1.0)), oldest)
+        warnings.append(
+            DataLossWarning(
+                "cursor_in_future",
+                None,
+                start,
+                f"The checkpoint's cursor {format_time(cursor)} was ahead of RingCentral's clock "
+                f"({format_time(now)}): it was saved by a run whose clock was ahead, or edited by "
+                f"hand. Collection continues from {format_time(start)}; records before that "
+                "which arrived after the run that saved it may be missing. To collect them, "
+                "change the input's start date.",
+            )
+        )
+    return Plan(_window(start, end), warnings, repaired=cursor)
+
+
+def _window(start: float, end: float) -> Optional[Window]:
+    """The window [start, end) at the API's millisecond precision; None if that leaves nothing."""
+    start, end = round(start, 3), round(end, 3)
+    return Window(start=start, end=end) if start < end else None
+
+
+def _newest_seen(recent: Dict[str, float], start: float, end: float) -> Optional[float]:
+    times = [t for t in recent.values() if start <= t <= end]
+    return max(times) if times else None

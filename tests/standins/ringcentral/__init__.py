@@ -8,7 +8,7 @@ with RingCentralStandIn(records=records, clock=clock) as rc:
     ...  # rc.base_url, rc.client_id, rc.client_secret, rc.jwt
 """
 
-from .clock import DEFAULT_START, FakeClock, RealClock
+from .clock import DEFAULT_START, FakeClock, RealClock, SkewedClock
 from .history import format_ms, format_time, generate_history, parse_rfc3339_us
 from .server import FAULT_KINDS, JWT_GRANT, RingCentralStandIn
 
@@ -19,6 +19,7 @@ __all__ = [
     "FakeClock",
     "RealClock",
     "RingCentralStandIn",
+    "SkewedClock",
     "format_ms",
     "format_time",
     "generate_history",

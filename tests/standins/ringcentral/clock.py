@@ -66,3 +66,27 @@ class RealClock:
 
     def __repr__(self) -> str:
         return "RealClock()"
+
+
+class SkewedClock:
+    """Another machine's view of a shared clock: ``base`` shifted by ``offset`` seconds.
+
+    Give it to the collector while the stand-in keeps ``base``: a positive offset is a forwarder
+    whose clock runs ahead of RingCentral's. ``offset`` may be changed between runs (NTP fixed it).
+    Sleeping moves the shared clock, so both sides see the same time pass.
+    """
+
+    def __init__(self, base: FakeClock, offset: float = 0.0) -> None:
+        self.base = base
+        self.offset = float(offset)
+
+    def now(self) -> float:
+        return self.base.now() + self.offset
+
+    __call__ = now
+
+    def sleep(self, seconds: float) -> bool:
+        return self.base.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return f"SkewedClock(offset={self.offset!r})"

@@ -30,7 +30,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Deque, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple, Union
 from urllib.parse import parse_qs, unquote
 
 from .clock import FakeClock, RealClock
@@ -298,6 +298,11 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def date_time_string(self, timestamp: Optional[float] = None) -> str:
+        """The ``Date`` header from the stand-in's clock (a FakeClock in tests), not the host's."""
+        standin = self.server.standin
+        return super().date_time_string(standin.clock.now() if timestamp is None else timestamp)
+
     server: _Server
 
     def setup(self) -> None:
@@ -399,6 +404,10 @@ class RingCentralStandIn:
         self.tls = tls
         self.account_id = account_id
         self.owner_id = owner_id
+        # A hostile server (tests of a misbehaving RingCentral): called with the search request's
+        # JSON body and the answer's JSON object; returns the object to send instead.
+        self.hostile: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None
+        self.ignore_page = False  # hostile: every page number answers with the first page
         self.endpoint_id = _b64url(uuid.UUID(int=random.Random(seed).getrandbits(128)).bytes)
 
         self.base_url = ""
@@ -1099,6 +1108,13 @@ class RingCentralStandIn:
                 return _rate_limited(rl_headers)
             response = self._search_allowed(method, path, body, now)
             response.headers.extend(rl_headers)
+            if self.hostile is not None and response.status == 200:
+                # ASCII escapes: a hostile answer may carry lone surrogates, as JSON allows;
+                # a str is sent as it is (JSON text no encoder would write)
+                hostile = self.hostile(entry["body"] or {}, json.loads(response.body))
+                if not isinstance(hostile, str):
+                    hostile = json.dumps(hostile, separators=(",", ":"))
+                response.body = hostile.encode("ascii")
             return response
 
     def _search_allowed(self, method: str, path: str, body: bytes, now: float) -> _Response:
@@ -1259,7 +1275,7 @@ class RingCentralStandIn:
             paging["totalFound"] = total_found
         else:
             pages = math.ceil(total_found / query.per_page)
-            begin = (query.page - 1) * query.per_page
+            begin = 0 if self.ignore_page else (query.page - 1) * query.per_page
             chunk = found[begin : begin + query.per_page]
             if chunk:
                 paging["page"] = query.page
