@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "package" / "bin"))
 
-from ringcentral_audit import ports  # noqa: E402
 
 from tests.standins.ringcentral import RingCentralStandIn, generate_history  # noqa: E402
 from tests.standins.splunkd import (  # noqa: E402
@@ -49,8 +48,6 @@ INPUT = "ringcentral_audit_trail://demo"
 LOG_FILE = "ta_ringcentral_audit_ringcentral_audit_trail.log"
 SOURCETYPE = "ringcentral:audit"
 COLLECTION_SOURCETYPE = "ringcentral:audit:collection"
-# The collector writes collection events once its side of issue 11 is merged.
-COLLECTOR_WRITES_COLLECTION_EVENTS = hasattr(ports.EventSink, "write_collection")
 
 
 def iso(epoch: float) -> str:
@@ -157,17 +154,11 @@ def main() -> int:
             print("One indexed event, as splunkd receives it:")
             show(events[0])
 
-        if COLLECTOR_WRITES_COLLECTION_EVENTS:
-            print(f"\nCollection events ({COLLECTION_SOURCETYPE}): {len(coverage)}")
-            for event in coverage[:4]:
-                show(event)
-            if len(coverage) > 4:
-                print(f"  ... and {len(coverage) - 4} more in indexed-events.json")
-        else:
-            print(
-                f"\nCollection events ({COLLECTION_SOURCETYPE}): none yet: this build's collector "
-                "does not write them (ringcentral_audit.ports.EventSink has no write_collection)"
-            )
+        print(f"\nCollection events ({COLLECTION_SOURCETYPE}): {len(coverage)}")
+        for event in coverage[:4]:
+            show(event)
+        if len(coverage) > 4:
+            print(f"  ... and {len(coverage) - 4} more in indexed-events.json")
         stream_file = home / "indexed-events.json"
         stream_file.write_text(
             json.dumps([event_dict(e) for e in streamed], indent=1, ensure_ascii=False) + "\n"
@@ -210,9 +201,7 @@ def main() -> int:
             )
         if any(e.sourcetype == SOURCETYPE for e in runs[1].events):
             problems.append("the second run emitted records again")
-        if COLLECTOR_WRITES_COLLECTION_EVENTS and not any(
-            json.loads(e.data).get("kind") == "window" for e in coverage
-        ):
+        if not any(json.loads(e.data).get("kind") == "window" for e in coverage):
             problems.append("no collection event for a finished window")
         for problem in problems:
             print(f"PROBLEM: {problem}")

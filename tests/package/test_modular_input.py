@@ -29,7 +29,6 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
 
 import pytest
-from ringcentral_audit import ports
 
 from tests.standins.ringcentral import RingCentralStandIn, format_time, generate_history
 from tests.standins.splunkd import (
@@ -63,14 +62,6 @@ LOG_FILE = "ta_ringcentral_audit_ringcentral_audit_trail.log"
 RECORDS = 2500  # three pages of 1000
 SOURCETYPE = "ringcentral:audit"
 COLLECTION_SOURCETYPE = "ringcentral:audit:collection"
-
-# The collector half of issue 11 (it calls sink.write_collection) is another engineer's branch:
-# until it is merged, the tests of what the built input streams as collection events wait.
-needs_collection_events = pytest.mark.skipif(
-    not hasattr(ports.EventSink, "write_collection"),
-    reason="collection events: ringcentral_audit.ports.EventSink has no write_collection yet "
-    "(the collector side of issue 11 is not merged); the glue is tested in test_modinput_helper",
-)
 
 
 def records_of(run: ModinputRun) -> List[Any]:
@@ -521,7 +512,6 @@ def test_on_a_search_head_cluster_only_the_captain_collects(harness):
 
 
 # ---------------------------------------------------------------------- collection events
-@needs_collection_events
 def test_collection_events_follow_the_records_they_count(harness):
     first = harness.run()
     assert first.returncode == 0, first.stderr
@@ -559,7 +549,6 @@ def test_collection_events_follow_the_records_they_count(harness):
     assert harness.leaks() == []
 
 
-@needs_collection_events
 def test_a_data_loss_warning_is_a_collection_event_dated_by_the_loss(harness):
     # A start date older than RingCentral's 180 days: refused on save, but an input can still get
     # one (inputs.conf edited by hand or pushed by a deployment server): the run clamps it.
@@ -573,7 +562,6 @@ def test_a_data_loss_warning_is_a_collection_event_dated_by_the_loss(harness):
     assert "action=data_loss_warning" in harness.log() and "history_clamped" in harness.log()
 
 
-@needs_collection_events
 def test_no_window_event_for_a_run_that_did_not_finish_its_window(harness):
     # Killed while paging (page 2 in flight): its records are streamed, its window is not done.
     harness.rc.inject("slow", delay=0.0)
@@ -602,7 +590,6 @@ def test_no_window_event_for_a_run_that_did_not_finish_its_window(harness):
     assert harness.leaks("wrong-secret-" + "y" * 20) == []
 
 
-@needs_collection_events
 @pytest.mark.parametrize("off", ["0", "false"])
 def test_collection_events_off_streams_the_records_only(harness, off):
     result = harness.run(collection_events=off, start_date="2019-01-01")  # a data loss too

@@ -546,10 +546,8 @@ class Collector:
         )
 
     def _write_collection(self, doc: Dict[str, Any]) -> None:
-        """A collection event to the sink; a host without them (older glue) gets none."""
-        write = getattr(self.sink, "write_collection", None)
-        if write is not None:
-            write(doc)
+        """A collection event to the sink (the host decides whether to index it)."""
+        self.sink.write_collection(doc)
 
     def _summarise(self, report: RunReport, state: Optional[State], started: float) -> None:
         now = self.clock.now()
