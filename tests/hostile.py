@@ -79,9 +79,7 @@ class HostileFront:
             headers = [("Content-Type", content_type)]
         else:
             upstream = http.client.HTTPConnection(*self.upstream, timeout=30)
-            forwarded = {
-                k: v for k, v in handler.headers.items() if k.lower() not in HOP_HEADERS
-            }
+            forwarded = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_HEADERS}
             upstream.request(handler.command, handler.path, body=body or None, headers=forwarded)
             answer = upstream.getresponse()
             payload = answer.read()

@@ -45,7 +45,8 @@ def stream(events) -> str:
 
 def strict_events(text: str):
     """The <data> of every event, by a strict parser over the UTF-8 bytes splunkd gets."""
-    root = ET.fromstring(text.encode("utf-8"))  # raises on any ill-formed character reference
+    # expat (strict): raises on any ill-formed character reference; the XML is our own output
+    root = ET.fromstring(text.encode("utf-8"))  # noqa: S314
     return [e.findtext("data") for e in root.iter("event")]
 
 

@@ -20,6 +20,9 @@ from .timeutil import format_time, parse_time
 
 # Requests reach the server a little after we log them: widen the window by this much.
 SAFETY_SECONDS = 1.0
+# The longest a Retry-After is obeyed: RingCentral's penalty is 60 s; a larger value is a proxy's
+# or a broken server's, and waiting on it would stall the input past any run.
+MAX_RETRY_AFTER = 900.0
 
 
 class RateGate:
@@ -36,6 +39,11 @@ class RateGate:
         window = self.window + SAFETY_SECONDS
         while self._sent and self._sent[0] <= now - window:
             self._sent.popleft()
+        # A restored view from a damaged checkpoint (or a clock set back) cannot hold us longer
+        # than one bounded penalty: sends "in the future" are forgotten, a penalty is cut.
+        while self._sent and self._sent[-1] > now + SAFETY_SECONDS:
+            self._sent.pop()
+        self.blocked_until = min(self.blocked_until, now + MAX_RETRY_AFTER)
         wait = self.blocked_until - now
         if len(self._sent) >= self.limit:
             wait = max(wait, self._sent[len(self._sent) - self.limit] + window - now)
@@ -75,15 +83,14 @@ class RateGate:
             "sent": [format_time(t) for t in self._sent if t > now - self.window - SAFETY_SECONDS],
         }
 
-    def restore(self, data: Optional[Mapping[str, Any]], now: Optional[float] = None) -> None:
+    def restore(self, data: Optional[Mapping[str, Any]]) -> None:
         """Take over an earlier run's view, so a run started right after it paces too.
 
         The view comes from a checkpoint an admin may have edited: values of the wrong type are
-        ignored, and nothing in it can block this group longer than MAX_RETRY_AFTER.
+        ignored, and delay() lets nothing in it block this group longer than MAX_RETRY_AFTER.
         """
         if not isinstance(data, Mapping):
             return
-        now = time.time() if now is None else now
         limit = _int(data.get("limit"))
         if limit is not None and 0 < limit <= 10000:
             self.limit = limit
@@ -93,10 +100,10 @@ class RateGate:
                 self.window = float(window)
         blocked = parse_time(data.get("blocked_until"))
         if blocked is not None:
-            self.blocked_until = max(self.blocked_until, min(blocked, now + MAX_RETRY_AFTER))
+            self.blocked_until = max(self.blocked_until, blocked)  # delay() bounds it
         values = data.get("sent")
         times = [parse_time(v) for v in values] if isinstance(values, list) else []
-        sent = {t for t in times if t is not None and t <= now + SAFETY_SECONDS}
+        sent = {t for t in times if t is not None}
         self._sent = deque(sorted(set(self._sent) | sent))
 
 
@@ -109,11 +116,6 @@ def _int(value: Any) -> Optional[int]:
         return int(str(value).strip())
     except ValueError:
         return None
-
-
-# The longest a Retry-After is obeyed: RingCentral's penalty is 60 s; a larger value is a proxy's
-# or a broken server's, and waiting on it would stall the input past any run.
-MAX_RETRY_AFTER = 900.0
 
 
 def retry_after(
