@@ -200,6 +200,25 @@ def test_a_portal_answering_the_login_fails_the_run_and_the_account_check_by_kin
 
 
 @pytest.mark.parametrize(
+    ("endpoint", "answer", "words"),
+    [
+        ("search", PORTAL, "an HTML page (HTTP 200"),
+        ("token", (302, "text/plain", b""), "a redirect (HTTP 302)"),
+        ("search", (302, "text/plain", b""), "a redirect (HTTP 302)"),
+    ],
+)
+def test_a_portal_answering_in_ringcentrals_place_is_named(
+    rc, clock, front, endpoint, answer, words
+):
+    front.replace[endpoint] = answer
+    with closing(make_client(rc, clock, attempts=2, server_url=front.url)) as client:
+        with pytest.raises(ConnectionFailed, match="captive portal") as caught:
+            search_once(client, clock)
+    assert words in caught.value.message
+    assert front.count(endpoint) == 2
+
+
+@pytest.mark.parametrize(
     "answer",
     [
         {"access_token": "tok-123456", "expires_in": "soon"},

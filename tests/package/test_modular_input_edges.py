@@ -30,7 +30,7 @@ POISON = [
 ]
 
 
-def test_poison_records_are_indexed_marked_and_never_block_the_built_input(harness):
+def test_poison_records_are_indexed_marked_and_never_block_the_built_input(harness):  # noqa: F811
     with HostileFront(harness.rc.base_url) as front:
         front.rewrite_search = lambda page: inject_records(page, POISON)
         harness.splunkd.set_conf(

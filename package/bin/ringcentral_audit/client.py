@@ -19,9 +19,8 @@ from ringcentral.platform import Platform
 from . import __version__
 from .answers import Malformed, decode, parse_search
 from .clock import Clock, SystemClock
-from .errors import ServiceError
 from .events import UNREADABLE, xml_safe
-from .httperrors import Retryable, Stopped, Unauthorized
+from .httperrors import Stopped, Unauthorized, not_json
 from .policy import ClientStats, RequestPolicy
 from .ports import JsonDict, TokenStore
 from .ratelimit import RateGate
@@ -183,13 +182,8 @@ class AuditTrailClient:
         try:
             answer = parse_search(decode(response.content))
         except Malformed as malformed:
-            raise Retryable(
-                ServiceError(
-                    f"RingCentral answered the audit trail search with a malformed or truncated "
-                    f"body (HTTP {response.status_code}, {len(response.content)} bytes: "
-                    f"{malformed}); if this persists, check the server URL and any proxy on "
-                    "the way."
-                )
+            raise not_json(
+                response, "search", self.account, self.connection, str(malformed)
             ) from None
         for record in answer.records:
             marked = record.get(UNREADABLE)

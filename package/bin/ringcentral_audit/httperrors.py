@@ -56,29 +56,38 @@ class RateLimited(Exception):
 
 
 def not_json(
-    response: requests.Response, what: str, account: Account, connection: Connection
+    response: requests.Response,
+    what: str,
+    account: Account,
+    connection: Connection,
+    detail: str = "",
 ) -> Exception:
-    """An answer that should be JSON and is not: a portal, a proxy's page or a truncated body."""
+    """An answer that should be JSON and is not: a portal or a proxy answering in RingCentral's
+    place (an HTML page, a redirect), or a malformed or truncated body."""
     server = account.server_url
     kind = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
     status = response.status_code
     head = response.content[:512].lstrip().lower()
-    if kind == "text/html" or head.startswith((b"<!doctype", b"<html")):
+    html = kind == "text/html" or head.startswith((b"<!doctype", b"<html"))
+    if html or 300 <= status < 400:
         via = f"the configured {connection.proxy.where()}" if connection.proxy else "no proxy"
+        shape = f"a redirect (HTTP {status})" if 300 <= status < 400 else "an HTML page"
         return Retryable(
             ConnectionFailed(
-                f"The {what} at {server} was answered with an HTML page (HTTP {status}, "
-                f"{kind}) instead of RingCentral's JSON: something between Splunk and "
-                "RingCentral answers in its place - a captive portal, a web filter or a "
-                f"TLS-inspecting proxy (this input uses {via}). Check the server URL, allow "
-                "this host to reach RingCentral, or configure the proxy on the Proxy tab."
+                f"The {what} at {server} was answered with {shape} (HTTP {status}, {kind}) "
+                "instead of RingCentral's JSON: something between Splunk and RingCentral "
+                "answers in its place - a captive portal, a web filter or a TLS-inspecting "
+                f"proxy (this input uses {via}). Check the server URL, allow this host to reach "
+                "RingCentral, or configure the proxy on the Proxy tab."
             )
         )
     return Retryable(
         ServiceError(
             f"RingCentral answered the {what} with a malformed or truncated body (HTTP "
-            f"{status}, {kind}, {len(response.content)} bytes); if this persists, check "
-            "the server URL and any proxy between Splunk and RingCentral."
+            f"{status}, {kind}, {len(response.content)} bytes"
+            + (f": {detail}" if detail else "")
+            + "); it is retried, and the next run continues where this one stopped. If this "
+            "persists, check the server URL and any proxy between Splunk and RingCentral."
         )
     )
 
@@ -142,7 +151,13 @@ def classify(error: ApiException, what: str, account: Account, connection: Conne
         cause = error.__context__ or error.__cause__
         if isinstance(cause, requests.RequestException):
             return transport_error(cause, what, account, connection)
-        return Retryable(ServiceError(f"The {what} failed: {type(cause).__name__}."))
+        return Retryable(
+            ServiceError(
+                f"The {what} failed ({type(cause).__name__}); it is retried, and the next run "
+                "continues where this one stopped. If this persists, check the server URL and "
+                "the proxy settings."
+            )
+        )
     status = response.status_code
     codes, message, oauth_error = _error_details(response)
     code = codes[0] if codes else oauth_error or ""
