@@ -2,8 +2,7 @@
 
 A search answer is ``{"records": [...], "paging": {...}}``. Normally one ``json.loads`` reads it.
 When that fails in a way one record can cause (nesting deeper than the parser's recursion limit,
-a number too long to convert) or a record is unusable (not an object, nested deeper than
-MAX_DEPTH), the answer is split into its records' raw texts with an iterative scanner, each is
+a number too long to convert) or a record is not an object, the answer is split into its records' raw texts with an iterative scanner, each is
 read on its own, and each bad one becomes an ``events.unreadable`` record carrying its raw text,
 its id and time when they can be read. Only an answer whose shape cannot be found is refused.
 """
@@ -15,10 +14,6 @@ import re
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from .events import UNREADABLE, unreadable
-
-# Audit records nest a few levels; far deeper is a broken or hostile record. Well below Python's
-# recursion limit, so every record kept as it came can be encoded again.
-MAX_DEPTH = 200
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
@@ -50,24 +45,12 @@ def parse_search(text: str) -> Answer:
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise Malformed("the answer has no list of records")
     records = payload["records"]
-    if not all(isinstance(r, dict) and not too_deep(r) for r in records):
+    if not all(isinstance(r, dict) for r in records):
         return _salvage(text)
+    # Whatever parsed here encodes again in events.to_event: the encoder has the same recursion
+    # budget and is called from a shallower stack.
     paging = payload.get("paging")
     return Answer(records, paging if isinstance(paging, dict) else None, 0)
-
-
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``value`` nests containers more than ``limit`` levels (iteratively: no recursion)."""
-    stack: List[Tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
-    return False
 
 
 def _salvage(text: str) -> Answer:
@@ -90,7 +73,7 @@ def _salvage(text: str) -> Answer:
             value = json.loads(text[a:b])
         except (RecursionError, ValueError):
             value = None
-        paging = value if isinstance(value, dict) and not too_deep(value, 8) else None
+        paging = value if isinstance(value, dict) else None
     return Answer(records, paging, bad)
 
 
@@ -103,8 +86,6 @@ def _record(raw: str) -> Dict[str, Any]:
         return _unreadable(raw, f"not readable as JSON ({str(error)[:100]})")
     if not isinstance(value, dict):
         return unreadable(raw, f"an element of records that is {_kind(value)}, not an object")
-    if too_deep(value):
-        return _unreadable(raw, f"nested deeper than {MAX_DEPTH} levels")
     return value
 
 
