@@ -126,7 +126,7 @@ poison_text = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     goods=st.lists(
         st.dictionaries(st.text(max_size=6), json_value, max_size=4).map(
