@@ -9,6 +9,7 @@ few seconds at most, bounded by each test's timeout).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import threading
@@ -27,12 +28,13 @@ from ringcentral_audit.errors import (
 from ringcentral_audit.events import UNREADABLE
 from ringcentral_audit.ports import MemoryStore
 from ringcentral_audit.ratelimit import MAX_RETRY_AFTER
-from ringcentral_audit.settings import Connection, InputSettings
+from ringcentral_audit.settings import Connection, InputSettings, Proxy
 from ringcentral_audit.timeutil import format_time
 from ringcentral_audit.validation import validate_account
 
 from tests.harness import ListSink, LogCapture, account_for, collect, make_client
-from tests.hostile import HostileFront, inject_records
+from tests.hostile import HostileFront, inject_records, wait_for
+from tests.standins.proxy import SocksProxy
 from tests.standins.ringcentral import FakeClock, RingCentralStandIn, generate_history
 
 RECORDS = 40
@@ -159,17 +161,31 @@ def test_a_trickling_answer_ends_the_run_at_max_run_seconds(rc, clock, front):
     assert elapsed < 3 + 1.5
 
 
-def test_the_client_never_shares_a_connection_with_an_abandoned_exchange(rc, clock, front):
-    connection = Connection(connect_timeout=0.5, read_timeout=1.0)
-    with closing(
-        make_client(rc, clock, connection=connection, attempts=1, server_url=front.url)
-    ) as c:
-        c.ensure_token()
-        front.trickle["search"] = 0.2
-        with pytest.raises(ServiceError):
-            search_once(c, clock)
-        front.trickle.clear()
-        assert len(search_once(c, clock).records) == RECORDS  # the next search works at once
+@pytest.mark.timeout(40)
+@pytest.mark.parametrize("via", ["direct", "socks5"])  # (the HTTP proxy stand-in buffers)
+def test_an_abandoned_exchange_ends_and_shares_no_connection(rc, clock, front, via):
+    with contextlib.ExitStack() as stack:
+        proxy = None
+        if via == "socks5":
+            server = stack.enter_context(SocksProxy())
+            proxy = Proxy(host=server.host, port=server.port, type="socks5", remote_dns=False)
+        connection = Connection(connect_timeout=0.5, read_timeout=1.0, proxy=proxy)
+        client = make_client(rc, clock, connection=connection, attempts=1, server_url=front.url)
+        with closing(client) as c:
+            c.ensure_token()
+            front.trickle["search"] = 0.2
+            started = time.monotonic()
+            with pytest.raises(ServiceError, match="did not arrive in full"):
+                search_once(c, clock)
+            assert time.monotonic() - started < 2.5 + 1
+            # the abandoned exchange's socket was shut down: its worker thread ends at once
+            assert wait_for(lambda: not _workers(), timeout=2.0), _workers()
+            front.trickle.clear()
+            assert len(search_once(c, clock).records) == RECORDS  # the next search works
+
+
+def _workers():
+    return [t for t in threading.enumerate() if t.name == "ringcentral-request"]
 
 
 # ----- item 9: the token endpoint answering with an HTML page -----------------------------------
