@@ -108,13 +108,8 @@ class SessionClient(Client):  # type: ignore[misc]
     def _abandon(self, session: requests.Session) -> None:
         """End a timed-out exchange: shut its sockets (the worker then fails and ends) and use a
         fresh session from now on, so no connection is shared with a worker still running."""
-        for connection in list(self._live):
-            sock = getattr(connection, "sock", None)
-            if isinstance(sock, socket.socket):
-                try:
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        for opened in list(self._live):
+            opened.shut()
         self._live = weakref.WeakSet()
         self.session = self._new_session()
         try:
@@ -126,9 +121,37 @@ class SessionClient(Client):  # type: ignore[misc]
         self.session.close()
 
 
+class _Opened:
+    """One socket an exchange opened, remembered by descriptor and addresses.
+
+    The socket object itself is out of reach: TLS wraps it (detaching the original) and
+    http.client drops its reference when an answer says ``Connection: close``, while the answer
+    is still being read. The descriptor stays valid as long as the exchange runs; the addresses
+    make sure it is still that connection before it is shut down.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.fd = sock.fileno()
+        # the plain socket methods: a SOCKS socket reports its destination as the peer
+        self.ends = (socket.socket.getsockname(sock), socket.socket.getpeername(sock))
+
+    def shut(self) -> None:
+        try:
+            sock = socket.socket(fileno=self.fd)
+        except OSError:
+            return  # already closed
+        try:
+            if (sock.getsockname(), sock.getpeername()) == self.ends:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            sock.detach()  # the descriptor stays the exchange's own: never closed here
+
+
 class _TrackingAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connection pools (direct, HTTP proxy, SOCKS) record every
-    connection they open, so a timed-out exchange's socket can be shut down."""
+    """An HTTPAdapter whose connection pools (direct, HTTP proxy, SOCKS) record every socket
+    they open, so a timed-out exchange can be ended."""
 
     def __init__(self, live: weakref.WeakSet[Any]) -> None:
         self._live = live
@@ -154,10 +177,16 @@ def _track(manager: Any, live: weakref.WeakSet[Any]) -> None:
 
 
 def _tracking(pool_class: Any, live: weakref.WeakSet[Any]) -> Any:
-    class TrackingPool(pool_class):  # type: ignore[misc]
+    base = pool_class.ConnectionCls
+
+    class TrackingConnection(base):  # type: ignore[misc,valid-type]
         def _new_conn(self) -> Any:
-            connection = super()._new_conn()
-            live.add(connection)
-            return connection
+            sock = super()._new_conn()
+            self._opened = _Opened(sock)  # kept alive by the connection
+            live.add(self._opened)
+            return sock
+
+    class TrackingPool(pool_class):  # type: ignore[misc]
+        ConnectionCls = TrackingConnection
 
     return TrackingPool
