@@ -199,3 +199,22 @@ def test_a_record_nested_just_within_the_parsers_limit_encodes_again_as_it_came(
             kept += 1
             assert event.data == raw  # not the encoder's fallback
     assert kept  # some depths near the limit were read and encoded
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet='{}[]",:\\ 0123456789abcdeflnrstu', max_size=80),
+        st.text(alphabet='{}[]",:\\ 0123456789abcdeflnrstu', max_size=60).map(
+            lambda t: '{"records":[' + t
+        ),
+    )
+)
+def test_any_answer_text_gives_records_or_malformed_never_another_error(text):
+    try:
+        answer = parse_search(text)
+    except Malformed:
+        return
+    assert all(isinstance(r, dict) for r in answer.records)
+    assert answer.paging is None or isinstance(answer.paging, dict)

@@ -54,6 +54,15 @@ def parse_search(text: str) -> Answer:
 
 
 def _salvage(text: str) -> Answer:
+    try:
+        return _split(text)
+    except Malformed:
+        raise
+    except (ValueError, RecursionError, IndexError) as error:  # e.g. a bad escape in a name
+        raise Malformed(f"unreadable JSON ({type(error).__name__})") from None
+
+
+def _split(text: str) -> Answer:
     members = dict(_members(text, _skip(text, 0)))
     if "records" not in members:
         raise Malformed("the answer is not an object with records")
