@@ -102,7 +102,10 @@ def test_existing_content_ids_are_unchanged():
     assert record_id(record) == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@pytest.mark.parametrize("text", ["{", '{"paging":{}}', '{"records":5}', "[]", "", "<html>"])
+@pytest.mark.parametrize(
+    "text",
+    ["{", '{"paging":{}}', '{"records":5}', "[]", "", "<html>", '{"a\\x":1,"records":[5]}'],
+)
 def test_an_answer_without_its_shape_is_refused(text):
     with pytest.raises(Malformed):
         parse_search(text)
