@@ -307,3 +307,10 @@ def test_a_damaged_checkpoint_is_a_checkpoint_error_naming_the_field(rc, clock, 
         collect(rc, clock, checkpoint=MemoryStore(state), sink=ListSink())
     assert "start date" in caught.value.message
     assert rc.count("search") == 0
+
+
+def test_a_search_page_carries_the_servers_date_header(rc, clock):
+    with closing(make_client(rc, clock)) as client:
+        page = search_once(client, clock)
+    assert page.server_date is not None and client.server_date == page.server_date
+    assert abs(email.utils.parsedate_to_datetime(page.server_date).timestamp() - time.time()) < 60
