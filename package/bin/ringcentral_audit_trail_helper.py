@@ -32,8 +32,14 @@ from urllib.parse import urlsplit
 from ringcentral_audit.client import AuditTrailClient
 from ringcentral_audit.clock import SystemClock
 from ringcentral_audit.collector import Collector
-from ringcentral_audit.errors import SECRETS, AuditTrailError, ConfigError, protect
-from ringcentral_audit.events import AuditEvent
+from ringcentral_audit.errors import (
+    SECRETS,
+    AuditTrailError,
+    CheckpointError,
+    ConfigError,
+    protect,
+)
+from ringcentral_audit.events import AuditEvent, xml_safe
 from ringcentral_audit.settings import (
     parse_account,
     parse_connection,
@@ -41,6 +47,7 @@ from ringcentral_audit.settings import (
     utc_now,
     validate_input_settings,
 )
+from ringcentral_audit.state import RESET
 from ringcentral_audit.timeutil import parse_time
 from solnlib import conf_manager, log, server_info, utils
 from solnlib.credentials import CredentialManager, CredentialNotExistException
@@ -95,7 +102,13 @@ class KVStoreCheckpoint:
         return self._store
 
     def load(self) -> Optional[Dict[str, Any]]:
-        state = self._checkpointer().get(self.key)
+        try:
+            state = self._checkpointer().get(self.key)
+        except (ValueError, RecursionError):  # the document is there, its JSON is damaged
+            raise CheckpointError(
+                f"The checkpoint of input {self.key!r} (KV store collection "
+                f"{CHECKPOINT_COLLECTION}) is not valid JSON: {RESET}."
+            ) from None
         return state if state is None or isinstance(state, dict) else {"cursor": state}
 
     def save(self, state: Dict[str, Any]) -> None:
@@ -125,7 +138,8 @@ class SecureTokenStore:
 
 
 class EventWriterSink:
-    """EventSink: each AuditEvent becomes one XML event on stdout, flushed with its page."""
+    """EventSink: each AuditEvent becomes one XML event on stdout, flushed with its page; the
+    stream is always well-formed XML (see events.xml_safe)."""
 
     def __init__(self, writer: smi.EventWriter, *, index: Optional[str], source: str) -> None:
         self.writer = writer
@@ -139,7 +153,9 @@ class EventWriterSink:
         for event in events:
             self.writer.write_event(
                 smi.Event(
-                    data=event.data,
+                    # events.to_event already wrote XML-unsafe code points as JSON escapes;
+                    # again here, so nothing can make splunkd's stream ill-formed.
+                    data=xml_safe(event.data),
                     time=f"{event.time:.3f}",
                     index=self.index,
                     sourcetype=SOURCETYPE,

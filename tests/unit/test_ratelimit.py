@@ -1,5 +1,7 @@
 import pytest
-from ringcentral_audit.ratelimit import SAFETY_SECONDS, RateGate, retry_after
+from hypothesis import given
+from hypothesis import strategies as st
+from ringcentral_audit.ratelimit import MAX_RETRY_AFTER, SAFETY_SECONDS, RateGate, retry_after
 
 
 def test_gate_spaces_requests_so_no_window_holds_more_than_the_limit():
@@ -60,3 +62,58 @@ def test_the_gate_carries_over_to_the_next_run():
     assert (second.limit, second.window) == (5, 30.0)
     assert second.delay(6.0) == pytest.approx(30 + SAFETY_SECONDS - 6.0, abs=0.01)
     assert RateGate(limit=10, window=60).export(now=100.0)["blocked_until"] is None
+
+
+# ----- Retry-After of any size or form (issue 7, item 11) --------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1e20", "inf", "Infinity", "1e308", "9" * 400])
+def test_a_huge_retry_after_is_bounded(value):
+    assert retry_after({"Retry-After": value}) == MAX_RETRY_AFTER  # was OverflowError downstream
+    gate = RateGate(limit=10, window=60.0)
+    gate.penalize(retry_after({"Retry-After": value}), 1000.0)
+    assert gate.export(1000.0)["blocked_until"]  # writable to the checkpoint
+
+
+def test_an_http_date_retry_after_counts_from_the_answers_date():
+    headers = {
+        "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Date": "Wed, 21 Oct 2015 07:27:30 GMT",
+    }
+    assert retry_after(headers, now=0.0) == 30.0  # our clock does not matter when Date is there
+    alone = {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+    assert retry_after(alone, now=1445412460.0) == 20.0
+    assert retry_after({"Retry-After": "Sunday, 06-Nov-94 08:49:37 GMT"}, now=784111700.0) == 77.0
+    assert retry_after({"Retry-After": "Sun Nov  6 08:49:37 1994"}, now=784111777.0) == 0.0
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "-inf", "soon", "", "Wed, 99 Foo 2015"])
+def test_an_unreadable_retry_after_means_the_default(value):
+    assert retry_after({"Retry-After": value}) == 60.0
+
+
+@given(st.text(max_size=40), st.floats(min_value=0, max_value=4e9))
+def test_any_retry_after_is_a_finite_wait_within_the_bound(value, now):
+    seconds = retry_after({"Retry-After": value, "Date": value}, now=now)
+    assert 0.0 <= seconds <= MAX_RETRY_AFTER
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["limit", "window", "blocked_until", "sent"]),
+        st.one_of(
+            st.none(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=30),
+            st.lists(st.one_of(st.integers(), st.text(max_size=30)), max_size=4),
+            st.just("9999-12-31T23:59:59.999Z"),
+        ),
+    ),
+    st.floats(min_value=0, max_value=4e9),
+)
+def test_a_restored_rate_view_of_any_shape_never_blocks_past_the_bound(data, now):
+    gate = RateGate(limit=10, window=60.0)
+    gate.restore(data)
+    assert 0.0 <= gate.delay(now) <= max(MAX_RETRY_AFTER, 3600 + 1)
+    gate.export(now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Optional, Protocol
 
@@ -50,8 +51,10 @@ def http_date(value: object) -> Optional[float]:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         return None
+    if moment.tzinfo is None:  # RFC 9110: every HTTP-date is GMT (asctime has no zone)
+        moment = moment.replace(tzinfo=timezone.utc)
     try:
         return moment.timestamp()
     except (OverflowError, OSError, ValueError):

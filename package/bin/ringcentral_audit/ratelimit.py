@@ -9,13 +9,19 @@ clients of the same user spend the same budget), and after a 429 sends nothing u
 
 from __future__ import annotations
 
+import math
+import time
 from collections import deque
 from typing import Any, Deque, Dict, Mapping, Optional
 
+from .clock import http_date
 from .timeutil import format_time, parse_time
 
 # Requests reach the server a little after we log them: widen the window by this much.
 SAFETY_SECONDS = 1.0
+# The longest a Retry-After is obeyed: RingCentral's penalty is 60 s; a larger value is a proxy's
+# or a broken server's, and waiting on it would stall the input past any run.
+MAX_RETRY_AFTER = 900.0
 
 
 class RateGate:
@@ -32,6 +38,11 @@ class RateGate:
         window = self.window + SAFETY_SECONDS
         while self._sent and self._sent[0] <= now - window:
             self._sent.popleft()
+        # A restored view from a damaged checkpoint (or a clock set back) cannot hold us longer
+        # than one bounded penalty: sends "in the future" are forgotten, a penalty is cut.
+        while self._sent and self._sent[-1] > now + SAFETY_SECONDS:
+            self._sent.pop()
+        self.blocked_until = min(self.blocked_until, now + MAX_RETRY_AFTER)
         wait = self.blocked_until - now
         if len(self._sent) >= self.limit:
             wait = max(wait, self._sent[len(self._sent) - self.limit] + window - now)
@@ -72,31 +83,60 @@ class RateGate:
         }
 
     def restore(self, data: Optional[Mapping[str, Any]]) -> None:
-        """Take over an earlier run's view, so a run started right after it paces too."""
-        if not data:
+        """Take over an earlier run's view, so a run started right after it paces too.
+
+        The view comes from a checkpoint an admin may have edited: values of the wrong type are
+        ignored, and delay() lets nothing in it block this group longer than MAX_RETRY_AFTER.
+        """
+        if not isinstance(data, Mapping):
             return
-        self.limit = _int(str(data.get("limit"))) or self.limit
-        try:
-            self.window = float(data.get("window") or self.window)
-        except (TypeError, ValueError):
-            pass
-        self.blocked_until = max(self.blocked_until, parse_time(data.get("blocked_until")) or 0.0)
-        sent = [t for t in (parse_time(v) for v in data.get("sent") or []) if t is not None]
-        self._sent = deque(sorted(set(self._sent) | set(sent)))
+        limit = _int(data.get("limit"))
+        if limit is not None and 0 < limit <= 10000:
+            self.limit = limit
+        window = data.get("window")
+        if isinstance(window, (int, float)) and not isinstance(window, bool):
+            if 0 < window <= 3600:
+                self.window = float(window)
+        blocked = parse_time(data.get("blocked_until"))
+        if blocked is not None:
+            self.blocked_until = max(self.blocked_until, blocked)  # delay() bounds it
+        values = data.get("sent")
+        times = [parse_time(v) for v in values] if isinstance(values, list) else []
+        sent = {t for t in times if t is not None}
+        self._sent = deque(sorted(set(self._sent) | sent))
 
 
-def _int(value: Optional[str]) -> Optional[int]:
+def _int(value: Any) -> Optional[int]:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
     try:
-        return int(str(value).strip()) if value is not None else None
+        return int(str(value).strip())
     except ValueError:
         return None
 
 
-def retry_after(headers: Mapping[str, str], default: float = 60.0) -> float:
-    """Seconds from a Retry-After header (delta-seconds); ``default`` when absent or unparsable."""
+def retry_after(
+    headers: Mapping[str, str], default: float = 60.0, now: Optional[float] = None
+) -> float:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110),
+    within [0, MAX_RETRY_AFTER]; ``default`` when absent or unreadable."""
     value = headers.get("Retry-After")
+    if value is None:
+        return default
+    text = str(value).strip()
     try:
-        seconds = float(str(value).strip()) if value is not None else default
+        seconds: Optional[float] = float(text)
+        if seconds is not None and seconds < 0:
+            seconds = None  # delay-seconds are never negative: unreadable
     except ValueError:
-        seconds = default
-    return seconds if seconds >= 0 else default
+        # An HTTP-date counts from the answer's own Date (the server's clock) when it has one,
+        # so a skewed local clock does not stretch or cut the wait.
+        when = http_date(text)
+        served = http_date(str(headers.get("Date") or ""))
+        origin = served if served is not None else (time.time() if now is None else now)
+        seconds = None if when is None else when - origin
+    if seconds is None or math.isnan(seconds):
+        return default
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

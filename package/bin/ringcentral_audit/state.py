@@ -22,6 +22,7 @@ time string (what an admin may write to move an input's start by hand) migrate t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -90,33 +91,90 @@ def _fmt(value: Optional[float]) -> Optional[str]:
     return None if value is None else format_time(value)
 
 
+# What to do about a damaged checkpoint (README: "Reset an input's checkpoint").
+RESET = (
+    "reset the input's checkpoint by changing its start date (records since then are "
+    "collected again)"
+)
+MAX_PER_PAGE = 1000
+MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last time format_time can write
+
+
+def _bad(field: str, value: Any, expected: str) -> CheckpointError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return CheckpointError(f"The checkpoint's {field} is {shown}, not {expected}: {RESET}.")
+
+
 def _time(value: Any, what: str) -> Optional[float]:
     if value is None:
         return None
     parsed = parse_time(value)
+    if parsed is None or not 0 <= parsed <= MAX_EPOCH:
+        raise _bad(what, value, "a time like 2024-08-06T10:50:19.442Z")
+    return parsed
+
+
+def _required_time(value: Any, what: str) -> float:
+    parsed = _time(value, what)
     if parsed is None:
-        raise CheckpointError(
-            f"The checkpoint's {what} {value!r} is not a time: reset the input's checkpoint "
-            "(change its start date) to start over."
-        )
+        raise _bad(what, value, "a time like 2024-08-06T10:50:19.442Z")
     return parsed
 
 
 def _times(values: Any, what: str) -> Dict[str, float]:
+    """Id -> event time, from milliseconds (as saved) or time strings (older forms)."""
+    if values is None:
+        return {}
     if not isinstance(values, dict):
-        raise CheckpointError(f"The checkpoint's {what} is not an object: reset the checkpoint.")
-    return {
-        str(k): v / 1000 if isinstance(v, (int, float)) else _time(v, what) or 0.0
-        for k, v in values.items()
-    }
+        raise _bad(what, values, "an object of ids and times")
+    times: Dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not (math.isfinite(value) and 0 <= value <= MAX_EPOCH * 1000):
+                raise _bad(f"{what} time of id {key!r}", value, "milliseconds since 1970")
+            times[str(key)] = value / 1000
+        else:
+            times[str(key)] = _required_time(value, f"{what} time of id {key!r}")
+    return times
+
+
+def _count(value: Any, what: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _bad(what, value, f"a whole number from {low} to {high}")
+    return value
 
 
 def _parts(value: Any) -> Optional[List[Tuple[float, float]]]:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
-        raise CheckpointError("The checkpoint's window parts are malformed: reset the checkpoint.")
-    return [(_time(a, "window part") or 0.0, _time(b, "window part") or 0.0) for a, b in value]
+        raise _bad("window parts", value, "a list of [start, end] pairs")
+    return [
+        (_required_time(a, "window part start"), _required_time(b, "window part end"))
+        for a, b in value
+    ]
+
+
+def _window(value: Any) -> Optional[Window]:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _bad("window", value, "an object or null")
+    start = _required_time(value.get("start"), "window start")
+    end = _required_time(value.get("end"), "window end")
+    if end < start:
+        raise _bad("window end", value.get("end"), "a time after the window start")
+    return Window(
+        start=start,
+        end=end,
+        page=_count(value.get("page"), "window page", 1, 1, 10**9),
+        ids=_times(value.get("ids"), "window ids"),
+        parts=_parts(value.get("parts")),
+        stats=_counts(value.get("stats")),
+    )
 
 
 def _counts(value: Any) -> Dict[str, int]:
@@ -134,40 +192,37 @@ _MIGRATIONS = {1: _migrate_v1}
 
 
 def load_state(raw: Any) -> State:
-    """A State from whatever the store held: None (new input), any known version, or an error."""
+    """A State from whatever the store held: None (new input), any known version, or a
+    CheckpointError naming the field that is wrong and what to do."""
     if raw is None:
         return State()
     if isinstance(raw, str):
         raw = {"version": 1, "cursor": raw}
     if not isinstance(raw, dict):
-        raise CheckpointError(
-            f"The checkpoint holds {type(raw).__name__}, not an object: reset the checkpoint."
-        )
+        raise _bad("content", raw, "an object")
     version = raw.get("version", 1)
-    if not isinstance(version, int) or version > VERSION:
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise _bad("version", version, f"a whole number from 1 to {VERSION}")
+    if version > VERSION:
         raise CheckpointError(
-            f"The checkpoint has version {version!r}, newer than this add-on understands "
-            f"({VERSION}): upgrade the add-on, or reset the checkpoint."
+            f"The checkpoint has version {version}, newer than this add-on understands "
+            f"({VERSION}): upgrade the add-on, or {RESET}."
         )
+    if version < 1:
+        raise _bad("version", version, f"a whole number from 1 to {VERSION}")
     while version < VERSION:
         raw = _MIGRATIONS[version](raw)
         version = raw["version"]
-    window = raw.get("window")
-    per_page = raw.get("per_page") or DEFAULT_PER_PAGE
+    origin = raw.get("origin")
+    if origin is not None and not isinstance(origin, str):
+        raise _bad("origin", origin, "a time, an empty text or null")
+    rate = raw.get("rate")
     return State(
-        origin=raw.get("origin") if isinstance(raw.get("origin"), str) else None,
+        origin=origin,
         cursor=_time(raw.get("cursor"), "cursor"),
-        recent=_times(raw.get("recent") or {}, "recent ids"),
-        window=None
-        if not window
-        else Window(
-            start=_time(window.get("start"), "window start") or 0.0,
-            end=_time(window.get("end"), "window end") or 0.0,
-            page=int(window.get("page") or 1),
-            ids=_times(window.get("ids") or {}, "window ids"),
-            parts=_parts(window.get("parts")),
-            stats=_counts(window.get("stats")),
-        ),
-        per_page=int(per_page),
-        rate=raw.get("rate") if isinstance(raw.get("rate"), dict) else None,
+        recent=_times(raw.get("recent"), "recent ids"),
+        window=_window(raw.get("window") or None),
+        per_page=_count(raw.get("per_page"), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
+        # pacing only: a damaged one is dropped (RateGate.restore also checks each value)
+        rate=rate if isinstance(rate, dict) else None,
     )

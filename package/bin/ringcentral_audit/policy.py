@@ -1,0 +1,134 @@
+"""How each request is sent: paced by its rate-limit group, retried when it may pass, and never
+past the run's deadline.
+
+RequestPolicy knows nothing of tokens or of what is asked: it runs a call (one HTTP exchange
+through the SDK) and turns its outcome into a result, a wait-and-retry, or an AuditTrailError.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, TypeVar
+
+import requests
+from ringcentral.http.api_exception import ApiException
+
+from .clock import Clock
+from .errors import RateLimitExceeded
+from .httperrors import RateLimited, Retryable, Stopped, classify, transport_error
+from .ratelimit import RateGate
+from .retry import Backoff
+from .settings import Account, Connection
+from .transport import SessionClient
+
+T = TypeVar("T")
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0  # search requests sent
+    logins: int = 0
+    refreshes: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+
+
+class RequestPolicy:
+    def __init__(
+        self,
+        account: Account,
+        connection: Connection,
+        http: SessionClient,
+        *,
+        clock: Clock,
+        logger: logging.Logger,
+        backoff: Backoff,
+        max_rate_limited: int,
+    ) -> None:
+        self.account = account
+        self.connection = connection
+        self.http = http
+        self.clock = clock
+        self.log = logger
+        self.backoff = backoff
+        self.max_rate_limited = max_rate_limited
+        self.stats = ClientStats()
+        self.heavy = RateGate(limit=10, window=60.0)
+        self.auth_gate = RateGate(limit=5, window=60.0)
+        self.deadline: Optional[float] = None  # clock time; nothing is sent or awaited past it
+        self.context = ""  # prefix for log lines, e.g. "input=name"
+
+    def run(self, call: Callable[[], T], what: str, gate: RateGate) -> T:
+        """``call``'s result, after waiting for ``gate`` and retrying what may pass."""
+        failures = 0
+        limited = 0
+        while True:
+            self._wait(gate.delay(self.clock.now()), what)
+            self._arm(what)
+            gate.sent(self.clock.now())
+            try:
+                try:
+                    result = call()
+                except ApiException as error:
+                    raise classify(error, what, self.account, self.connection) from None
+                except requests.RequestException as error:
+                    raise transport_error(error, what, self.account, self.connection) from None
+            except RateLimited as limit:
+                limited += 1
+                self.stats.rate_limited += 1
+                self.observe(gate)
+                gate.penalize(limit.seconds, self.clock.now())
+                self.log.warning(
+                    "action=rate_limited %s group=%s retry_after_s=%g",
+                    self.context,
+                    "auth" if gate is self.auth_gate else "heavy",
+                    limit.seconds,
+                )
+                if limited > self.max_rate_limited:
+                    raise RateLimitExceeded(
+                        f"RingCentral kept refusing the {what} as over its rate limit "
+                        f"({limited} times in a row). Another application may be using the same "
+                        "user's API budget; the next run continues where this one stopped."
+                    ) from None
+                continue
+            except Retryable as retryable:
+                failures += 1
+                if failures >= self.backoff.attempts:
+                    raise retryable.error from None
+                wait = self.backoff.delay(failures - 1)
+                self.stats.retries += 1
+                self.log.warning(
+                    "action=retry %s attempt=%d reason=%r wait_s=%.1f",
+                    self.context,
+                    failures,
+                    retryable.error.message,
+                    wait,
+                )
+                self._wait(wait, what)
+                continue
+            self.observe(gate)
+            return result
+
+    def _arm(self, what: str) -> None:
+        """Hand the run's deadline to the transport, which holds it while bytes trickle in."""
+        if self.deadline is None:
+            self.http.run_deadline = None
+            return
+        left = self.deadline - self.clock.now()
+        if left <= 0:
+            raise Stopped(f"the run's time ended before the {what} could be sent")
+        self.http.run_deadline = time.monotonic() + left
+
+    def _wait(self, seconds: float, what: str) -> None:
+        if seconds <= 0:
+            return
+        if self.deadline is not None and self.clock.now() + seconds > self.deadline:
+            raise Stopped(f"the run's time ends before the {what} may be sent")
+        if not self.clock.sleep(seconds):
+            raise Stopped("stop requested")
+
+    def observe(self, gate: RateGate) -> None:
+        if self.http.last_response is not None:
+            gate.observe(self.http.last_response.headers, self.clock.now())
