@@ -83,8 +83,8 @@ MUTATIONS = {
     ),
     "src alias dropped": (
         "default/props.conf",
-        "clientIp AS src clientIp AS src_ip",
-        "clientIp AS src_ip",
+        "rc_clientIp AS src rc_clientIp AS src_ip",
+        "rc_clientIp AS src_ip",
         checks.cim_problems,
         "field src is not extracted",
     ),
