@@ -137,6 +137,34 @@ MUTATIONS = {
         checks.cim_problems,
         "Account_Lockouts: 0 events mapped",
     ),
+    "parameter values matched with a regex that backtracks per character": (
+        "default/transforms.conf",
+        '"value"\\s*:\\s*"((?:[^"\\\\]++|\\\\.)*+)"\nFORMAT = param_$1::$2',
+        '"value"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"\nFORMAT = param_$1::$2',
+        _all_sample_problems,
+        "param_forwardingRules: expected",
+    ),
+    "source address read from the JSON extraction (cut off at 5,000 bytes)": (
+        "default/props.conf",
+        "rc_clientIp AS src rc_clientIp AS src_ip",
+        "clientIp AS src rc_clientIp AS src_ip",
+        _all_sample_problems,
+        "src: expected '198.51.100.23', got None",
+    ),
+    "CIM user is the changed object for every change": (
+        "default/props.conf",
+        'EVAL-user = if(in(upper(rc_actionId), ',
+        'EVAL-user = if(true() OR in(upper(rc_actionId), ',
+        checks.cim_meaning_problems,
+        "user = 'Dana Lee', means 'Alice Smith'",
+    ),
+    "Change records lose their actor in src_user": (
+        "default/props.conf",
+        "rc_initiator_name AS src_user ",
+        "rc_target_name AS src_user ",
+        checks.cim_meaning_problems,
+        "src_user = ",
+    ),
 }
 
 
