@@ -26,6 +26,7 @@ AUDIT_SOURCETYPE = 'sourcetype="ringcentral:audit"'
 ADDON_LOG = "ta_ringcentral_audit_ringcentral_audit_trail.log"
 INTERNAL_FIELDS = {"_time", "_indextime", "_raw", "index", "sourcetype", "source", "host"}
 ALLOWED_COMMANDS = {
+    "iplocation",
     "stats",
     "eventstats",
     "streamstats",
@@ -149,8 +150,9 @@ def _overlaps(structure: Sequence[Mapping]) -> List[str]:
 
 
 def macro_definitions(app: Path) -> Dict[str, str]:
+    """name -> definition; a macro with arguments, name(N) -> "args\0definition"."""
     return {
-        name: stanza.get("definition", "")
+        name: (f"{stanza.get('args', '')}\0" if "(" in name else "") + stanza.get("definition", "")
         for name, stanza in read_conf(app / "default" / "macros.conf").items()
     }
 
@@ -169,8 +171,11 @@ def hygiene_problems(text: str, macros: Mapping[str, str]) -> List[str]:
     if re.search(r"\bindex\s*(=|!=|IN\b)", text):
         problems.append("names an index itself: use the `ringcentral_audit_index` macro")
     for match in spl_search.MACRO.finditer(text):
-        if match.group(1) not in macros:
-            problems.append(f"macro `{match.group(1)}` is not defined in macros.conf")
+        name = match.group(1)
+        if match.group(2) is not None:
+            name += f"({len(spl_search.split_outside_quotes(match.group(2), ','))})"
+        if name not in macros:
+            problems.append(f"macro `{name}` is not defined in macros.conf")
     if AUDIT_MACRO in text and AUDIT_SOURCETYPE not in text:
         problems.append(f"uses {AUDIT_MACRO} without {AUDIT_SOURCETYPE}")
     if AUDIT_MACRO not in text and LOGS_MACRO not in text:
@@ -237,6 +242,9 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
             referenced = {
                 w.lstrip("+-") for w in _words(args) if w.lstrip("+-") and not w.isdigit()
             }
+        elif command == "iplocation":
+            referenced = {args.strip()}
+            created = {"City", "Country", "Region", "lat", "lon"}
         elif command == "eval":
             for assignment in spl_search.split_outside_quotes(args, ","):
                 name = assignment.split("=", 1)[0].strip()
