@@ -529,12 +529,15 @@ def simulated(alert: Alert) -> bool:
 
 
 @cache
-def verdicts(app: Path) -> Dict[str, Verdict]:
+def verdicts(app: Path, only: Optional[str] = None) -> Dict[str, Verdict]:
+    """Each simulated alert's verdict (only: the alerts whose name contains this text)."""
     w = world()
     sim = Simulation(app, w)
     logins = [r for r in w.records if r.kind == "login"]
     out = {}
     for alert in filter(simulated, load_alerts(app)):
+        if only and only.lower() not in alert.name.lower():
+            continue
         topic = _topic(alert.name)
         firings = sim.fire(alert)
         if topic == "privileged role":
@@ -554,3 +557,14 @@ def verdicts(app: Path) -> Dict[str, Verdict]:
             v = judge(truth, firings, novelty_match("Country", "user"), HORIZONS[topic])
         out[alert.name] = v
     return out
+
+
+def alert_problems(app: Path, only: Optional[str] = None) -> List[str]:
+    problems = []
+    for name, verdict in verdicts(app, only).items():
+        if not verdict.ok():
+            problems.append(f"[{name}] {verdict.summary()}")
+            problems += [f"[{name}] missed {x}" for x in verdict.missed[:5]]
+            problems += [f"[{name}] repeated {x}" for x in verdict.repeated[:5]]
+            problems += [f"[{name}] false {x}" for x in verdict.false[:5]]
+    return problems
