@@ -145,3 +145,25 @@ def test_the_user_eval_agrees_with_the_lookup_for_every_action_id(config):
         assert event.get("ringcentral_category") == row["ringcentral_category"], action_id
         expected = "Account" if row["object_category"] == "user" else "Actor"
         assert event.get("user") == expected, f"{action_id} ({row['ringcentral_category']})"
+
+
+@pytest.mark.parametrize(
+    "event_time",
+    [
+        "2026-11-30T10:00:00Z",
+        "2026-11-30T10:00:00.1Z",
+        "2026-11-30T10:00:00.123Z",
+        "2026-11-30T10:00:00.123456789Z",
+        "2026-11-30T10:00:00+05:30",
+        "2026-11-30T10:00:00.123456789-08:00",
+        "2026-11-30t10:00:00.5+00:00",
+    ],
+)
+def test_every_rfc_3339_event_time_is_seen_whole_by_timestamp_recognition(event_time):
+    import re as std_re
+
+    props = checks.search_time(APP).props
+    raw = json.dumps({"details": {"parameters": []}, "eventTime": event_time, "actionId": "X"})
+    prefix = std_re.search(props["TIME_PREFIX"], raw)
+    window = raw[prefix.end() : prefix.end() + int(props["MAX_TIMESTAMP_LOOKAHEAD"])]
+    assert window.startswith(event_time)

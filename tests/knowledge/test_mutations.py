@@ -97,8 +97,8 @@ MUTATIONS = {
     ),
     "dashboard search without the index macro": (
         "default/data/ui/views/ringcentral_audit_security.xml",
-        '`ringcentral_audit_index` sourcetype=\\"ringcentral:audit\\" result=',
-        'index=main sourcetype=\\"ringcentral:audit\\" result=',
+        '`ringcentral_audit_index` sourcetype=\\"ringcentral:audit\\" src=* ((',
+        'index=main sourcetype=\\"ringcentral:audit\\" src=* ((',
         checks.content_problems,
         "names an index itself",
     ),
