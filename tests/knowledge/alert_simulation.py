@@ -81,11 +81,21 @@ class World:
 
 
 def _party(name: str, number: int, role: str = "Standard") -> Dict[str, str]:
-    return {"extensionId": f"40{number:04d}", "extensionNumber": str(100 + number), "name": name, "role": role}
+    return {
+        "extensionId": f"40{number:04d}",
+        "extensionNumber": str(100 + number),
+        "name": name,
+        "role": role,
+    }
 
 
 def _target(name: str, number: int) -> Dict[str, str]:
-    return {"objectId": f"40{number:04d}", "objectType": "Extension", "name": name, "extensionNumber": str(100 + number)}
+    return {
+        "objectId": f"40{number:04d}",
+        "objectType": "Extension",
+        "name": name,
+        "extensionNumber": str(100 + number),
+    }
 
 
 def _iso(t: float) -> str:
@@ -104,24 +114,49 @@ def build_world(seed: int = 9) -> World:
         n = next(ip_counter)
         ip = f"198.51.{100 + n // 250}.{n % 250 + 1}"
         lat, lon = COUNTRIES[country]
-        geo[ip] = {"Country": country, "City": f"City of {country}", "Region": "", "lat": lat, "lon": lon}
+        geo[ip] = {
+            "Country": country,
+            "City": f"City of {country}",
+            "Region": "",
+            "lat": lat,
+            "lon": lon,
+        }
         return ip
 
-    home: Dict[str, List[str]] = {name: [new_ip(HOME_COUNTRY), new_ip(HOME_COUNTRY)] for name in admins + users}
+    home: Dict[str, List[str]] = {
+        name: [new_ip(HOME_COUNTRY), new_ip(HOME_COUNTRY)] for name in admins + users
+    }
     attacker = new_ip("Brazil")
     records: List[Record] = []
 
-    def add(kind: str, t: float, action_id: str, event_type: str, actor: Optional[str], account: Optional[str], ip: str, parameters: Sequence[Tuple[str, str]] = (), burst: Optional[int] = None) -> None:
+    def add(
+        kind: str,
+        t: float,
+        action_id: str,
+        event_type: str,
+        actor: Optional[str],
+        account: Optional[str],
+        ip: str,
+        parameters: Sequence[Tuple[str, str]] = (),
+        burst: Optional[int] = None,
+    ) -> None:
         t = float(int(t))  # whole seconds (RingCentral writes milliseconds; ours are .000)
         body: Dict[str, Any] = {}
         if parameters:  # RingCentral's key order: details first
             body["details"] = {"parameters": [{"key": k, "value": v} for k, v in parameters]}
         body.update(actionId=action_id, clientIp=ip)
         if actor:
-            body["initiator"] = _party(actor, number[actor], "Super Admin" if actor in admins else "Standard")
+            body["initiator"] = _party(
+                actor, number[actor], "Super Admin" if actor in admins else "Standard"
+            )
         if account:
             body["target"] = _target(account, number[account])
-        body.update(eventType=event_type, eventTime=_iso(t), id=str(uuid.UUID(int=rng.getrandbits(128))), **ACCOUNT)
+        body.update(
+            eventType=event_type,
+            eventTime=_iso(t),
+            id=str(uuid.UUID(int=rng.getrandbits(128))),
+            **ACCOUNT,
+        )
         records.append(Record(body["id"], t, kind, json.dumps(body), actor, account, ip, burst))
 
     start, end = T0 - HISTORY, T0 + SPAN
@@ -145,20 +180,76 @@ def build_world(seed: int = 9) -> World:
             ip = home[admin][0]
             if kind == "grant":
                 if rng.random() < 0.5:
-                    add(kind, t, "ASSIGN_USER_ROLE", "UPDATE", admin, user, ip, [("roleName", "Super Admin")])
+                    add(
+                        kind,
+                        t,
+                        "ASSIGN_USER_ROLE",
+                        "UPDATE",
+                        admin,
+                        user,
+                        ip,
+                        [("roleName", "Super Admin")],
+                    )
                 else:
-                    add(kind, t, "CHANGE_USER_ROLE", "UPDATE", admin, user, ip, [("oldRoleName", "Standard"), ("newRoleName", "Account Admin")])
+                    add(
+                        kind,
+                        t,
+                        "CHANGE_USER_ROLE",
+                        "UPDATE",
+                        admin,
+                        user,
+                        ip,
+                        [("oldRoleName", "Standard"), ("newRoleName", "Account Admin")],
+                    )
             elif kind == "revoke":
                 if rng.random() < 0.5:
-                    add(kind, t, "UNASSIGN_USER_ROLE", "UPDATE", admin, user, ip, [("roleName", "Super Admin")])
+                    add(
+                        kind,
+                        t,
+                        "UNASSIGN_USER_ROLE",
+                        "UPDATE",
+                        admin,
+                        user,
+                        ip,
+                        [("roleName", "Super Admin")],
+                    )
                 else:
-                    add(kind, t, "CHANGE_USER_ROLE", "UPDATE", admin, user, ip, [("oldRoleName", "Account Admin"), ("newRoleName", "Standard")])
+                    add(
+                        kind,
+                        t,
+                        "CHANGE_USER_ROLE",
+                        "UPDATE",
+                        admin,
+                        user,
+                        ip,
+                        [("oldRoleName", "Account Admin"), ("newRoleName", "Standard")],
+                    )
             elif kind == "lockout":
-                add(kind, t, "ACCOUNT_LOCKED", "UPDATE", None, user, attacker, [("reason", "Too many failed login attempts")])
+                add(
+                    kind,
+                    t,
+                    "ACCOUNT_LOCKED",
+                    "UPDATE",
+                    None,
+                    user,
+                    attacker,
+                    [("reason", "Too many failed login attempts")],
+                )
             elif kind == "secret":
-                add(kind, t, "CHANGE_SECRET_INFO", "UPDATE", admin, user, ip, [("settingName", "Password")])
+                add(
+                    kind,
+                    t,
+                    "CHANGE_SECRET_INFO",
+                    "UPDATE",
+                    admin,
+                    user,
+                    ip,
+                    [("settingName", "Password")],
+                )
             else:
-                params = [(f"setting{i}", "x" * rng.randint(1, 900)) for i in range(rng.randint(1, 80))]
+                params = [
+                    (f"setting{i}", "x" * rng.randint(1, 900)) for i in range(rng.randint(1, 80))
+                ]
                 add(kind, t, "CHANGE_CALL_HANDLING", "UPDATE", admin, user, ip, params)
             t += rng.expovariate(per_day / DAY)
     # failed logins: bursts of 5-8 spread over 1-14 minutes, and isolated failures, per user at
@@ -171,9 +262,20 @@ def build_world(seed: int = 9) -> World:
                 spread = rng.choice([1, 4, 10, 14]) * MINUTE
                 size = rng.randint(5, 8)
                 burst_id = len(bursts)
-                times = sorted([t, t + spread] + [t + rng.uniform(0, spread) for _ in range(size - 2)])
+                times = sorted(
+                    [t, t + spread] + [t + rng.uniform(0, spread) for _ in range(size - 2)]
+                )
                 for moment in times:
-                    add("failure", moment, "LOGIN_FAILED", "LOGIN", None, user, attacker, burst=burst_id)
+                    add(
+                        "failure",
+                        moment,
+                        "LOGIN_FAILED",
+                        "LOGIN",
+                        None,
+                        user,
+                        attacker,
+                        burst=burst_id,
+                    )
                 bursts[burst_id] = [r for r in records if r.burst == burst_id]
             else:
                 for _ in range(rng.randint(1, 3)):  # at most 3 within 45 minutes: never a burst
@@ -227,7 +329,9 @@ def ingest(records: Sequence[Record], rng: random.Random) -> List[Copy]:
 def cron_times(cron: str, start: float, end: float) -> List[float]:
     minute, hour, dom, month, dow = cron.split()
     if (dom, month, dow) != ("*", "*", "*"):
-        raise spl_pipeline.PipelineError(f"cron {cron!r}: only minute and hour fields are simulated")
+        raise spl_pipeline.PipelineError(
+            f"cron {cron!r}: only minute and hour fields are simulated"
+        )
 
     def values(spec: str, top: int) -> Set[int]:
         out: Set[int] = set()
@@ -272,7 +376,13 @@ def runs(stanza: Mapping[str, str], seed: int) -> List[Run]:
     out = []
     for scheduled in cron_times(stanza["cron_schedule"], T0, T0 + SPAN):
         roll = rng.random()
-        delay = rng.uniform(0, 30) if roll < 0.85 else rng.uniform(30, 300) if roll < 0.97 else rng.uniform(300, 1500)
+        delay = (
+            rng.uniform(0, 30)
+            if roll < 0.85
+            else rng.uniform(30, 300)
+            if roll < 0.97
+            else rng.uniform(300, 1500)
+        )
         dispatched = scheduled + delay
         if SEARCH_HEAD_DOWN[0] <= dispatched < SEARCH_HEAD_DOWN[1]:
             dispatched = SEARCH_HEAD_DOWN[1] + rng.uniform(0, 60)
@@ -322,7 +432,9 @@ class Simulation:
 
     def _row(self, copy: Copy) -> Dict[str, Any]:
         row: Dict[str, Any] = {
-            k: (list(v) if len(v) > 1 else v[0]) for k, v in self.fields[copy.record.id].items() if v
+            k: (list(v) if len(v) > 1 else v[0])
+            for k, v in self.fields[copy.record.id].items()
+            if v
         }
         row["_time"] = copy.record.time
         row["_indextime"] = copy.indexed
@@ -330,12 +442,16 @@ class Simulation:
 
     def fire(self, alert: Alert, seed: int = 1) -> List[Firing]:
         stanza = alert.stanza
-        matching = [c for c in self.world.copies if spl_search.matches(alert.base, self.fields[c.record.id])]
+        matching = [
+            c for c in self.world.copies if spl_search.matches(alert.base, self.fields[c.record.id])
+        ]
         visible_at = [c.searchable for c in matching]
         prepared = [self._row(copy) for copy in matching]
         ctx_geo = self.world.geo
         suppress = stanza.get("alert.suppress") == "1"
-        suppress_fields = [f.strip() for f in stanza.get("alert.suppress.fields", "").split(",") if f.strip()]
+        suppress_fields = [
+            f.strip() for f in stanza.get("alert.suppress.fields", "").split(",") if f.strip()
+        ]
         period = _duration(stanza.get("alert.suppress.period", "0s")) if suppress else 0.0
         suppressed: Dict[Tuple[Any, ...], float] = {}
         firings = []
@@ -351,7 +467,9 @@ class Simulation:
             for row in prepared[: bisect.bisect_right(visible_at, run.dispatched)]:
                 if not earliest <= row["_time"] < latest:
                     continue
-                if (ie is not None and row["_indextime"] < ie) or (il is not None and row["_indextime"] >= il):
+                if (ie is not None and row["_indextime"] < ie) or (
+                    il is not None and row["_indextime"] >= il
+                ):
                     continue
                 rows.append(row)
             rows.sort(key=lambda r: -r["_time"])  # a search returns the newest events first
@@ -426,7 +544,12 @@ def _single(value: Any) -> Any:
 
 def per_record_truth(world: World, kind: str) -> List[Occurrence]:
     return [
-        Occurrence((r.account, r.time), r.time, world.first_indexed[r.id], f"{kind} {r.account} {_iso(r.time)}")
+        Occurrence(
+            (r.account, r.time),
+            r.time,
+            world.first_indexed[r.id],
+            f"{kind} {r.account} {_iso(r.time)}",
+        )
         for r in world.records
         if r.kind == kind
     ]
@@ -448,16 +571,30 @@ def burst_truth(world: World) -> List[Occurrence]:
     ]
 
 
-def burst_match(row: Mapping[str, Any], occurrences: Sequence[Occurrence]) -> Optional[Tuple[Any, ...]]:
+def burst_match(
+    row: Mapping[str, Any], occurrences: Sequence[Occurrence]
+) -> Optional[Tuple[Any, ...]]:
     user = _single(row.get("user"))
     first, last = _as_time(row.get("first_seen")), _as_time(row.get("last_seen"))
     for occ in occurrences:
-        if occ.key[0] == user and first is not None and last is not None and first <= occ.key[2] and last >= occ.key[1]:
+        if (
+            occ.key[0] == user
+            and first is not None
+            and last is not None
+            and first <= occ.key[2]
+            and last >= occ.key[1]
+        ):
             return occ.key
     return None
 
 
-def novelty_truth(world: World, records: Iterable[Record], who: Callable[[Record], Optional[str]], what: Callable[[Record], Optional[str]], label: str) -> List[Occurrence]:
+def novelty_truth(
+    world: World,
+    records: Iterable[Record],
+    who: Callable[[Record], Optional[str]],
+    what: Callable[[Record], Optional[str]],
+    label: str,
+) -> List[Occurrence]:
     """(who, what) pairs used for the first time in 30 days by someone active in those 30 days."""
     history: Dict[str, List[Tuple[float, str]]] = defaultdict(list)
     out = []
@@ -467,8 +604,15 @@ def novelty_truth(world: World, records: Iterable[Record], who: Callable[[Record
             continue
         recent = [(t, x) for t, x in history[person] if record.time - t < 30 * DAY]
         if recent and thing not in {x for _, x in recent}:
-            out.append(Occurrence((person, thing, record.time), record.time, world.first_indexed[record.id], f"{label} {person} {thing} {_iso(record.time)}"))
-        history[person] = recent + [(record.time, thing)]
+            out.append(
+                Occurrence(
+                    (person, thing, record.time),
+                    record.time,
+                    world.first_indexed[record.id],
+                    f"{label} {person} {thing} {_iso(record.time)}",
+                )
+            )
+        history[person] = [*recent, (record.time, thing)]
     return out
 
 
@@ -479,14 +623,21 @@ def novelty_match(field: str, who: str) -> Callable[[Mapping[str, Any]], Tuple[A
     return match
 
 
-def judge(occurrences: Sequence[Occurrence], firings: Sequence[Firing], key_of: Callable[[Mapping[str, Any]], Optional[Tuple[Any, ...]]], horizon: float) -> Verdict:
+def judge(
+    occurrences: Sequence[Occurrence],
+    firings: Sequence[Firing],
+    key_of: Callable[[Mapping[str, Any]], Optional[Tuple[Any, ...]]],
+    horizon: float,
+) -> Verdict:
     verdict = Verdict(occurrences=len(occurrences), fired=len(firings))
     by_key = {occ.key: occ for occ in occurrences}
     counts: Dict[Tuple[Any, ...], int] = defaultdict(int)
     for firing in firings:
         key = key_of(firing.row)
         if key not in by_key:
-            verdict.false.append(f"{spl_pipeline.strftime(firing.run.scheduled, TIME_FORMAT)}: {firing.row}")
+            verdict.false.append(
+                f"{spl_pipeline.strftime(firing.run.scheduled, TIME_FORMAT)}: {firing.row}"
+            )
         else:
             counts[key] += 1
     for occ in occurrences:
@@ -495,7 +646,9 @@ def judge(occurrences: Sequence[Occurrence], firings: Sequence[Firing], key_of: 
         if due and counts[occ.key] == 0:
             verdict.missed.append(occ.describe)
         elif counts[occ.key] > (1 if due else 0):
-            (verdict.repeated if due else verdict.false).append(f"{occ.describe}: {counts[occ.key]} firings")
+            (verdict.repeated if due else verdict.false).append(
+                f"{occ.describe}: {counts[occ.key]} firings"
+            )
     return verdict
 
 
@@ -553,7 +706,9 @@ def verdicts(app: Path, only: Optional[str] = None) -> Dict[str, Verdict]:
             truth = novelty_truth(w, w.records, lambda r: r.actor, lambda r: r.ip, "new address")
             v = judge(truth, firings, novelty_match("src", "src_user"), HORIZONS[topic])
         else:
-            truth = novelty_truth(w, logins, lambda r: r.account, lambda r: w.geo[r.ip]["Country"], "new country")
+            truth = novelty_truth(
+                w, logins, lambda r: r.account, lambda r: w.geo[r.ip]["Country"], "new country"
+            )
             v = judge(truth, firings, novelty_match("Country", "user"), HORIZONS[topic])
         out[alert.name] = v
     return out

@@ -269,7 +269,9 @@ def expected_cim_meaning(record: Dict, category: str) -> Dict[str, Optional[str]
     account logging in (the target, else the initiator), src_user = the initiator if any."""
     initiator = _record_party(record, "initiator")
     target = _record_party(record, "target")
-    target_is_account = str((record.get("target") or {}).get("objectType", "")).lower() == "extension"
+    target_is_account = (
+        str((record.get("target") or {}).get("objectType", "")).lower() == "extension"
+    )
     if category == "change":
         return {"user": initiator or target, "src_user": initiator}
     account = (target if target_is_account else None) or initiator or target
@@ -302,9 +304,10 @@ def cim_meaning_problems(app: Path) -> List[str]:
                 problems.append(f"{where}: object_category {event.get('object_category')!r}")
             if (category == "account_management") != ("account" in event.tags):
                 problems.append(f"{where}: account tag {event.tags}")
-        if "LOCK" in str(record.get("actionId", "")).upper() and "UNLOCK" not in str(
-            record.get("actionId", "")
-        ).upper():
+        if (
+            "LOCK" in str(record.get("actionId", "")).upper()
+            and "UNLOCK" not in str(record.get("actionId", "")).upper()
+        ):
             if (action, event.get("result")) != ("lockout", "lockout"):
                 problems.append(f"{where}: a lockout needs action=lockout result=lockout")
     return problems

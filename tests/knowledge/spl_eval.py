@@ -283,9 +283,7 @@ def _like(args: Sequence[Value]) -> Value:
     pattern = _single(args[1], "like()")
     if value is None or pattern is None:
         return None
-    regex = "".join(
-        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern
-    )
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 

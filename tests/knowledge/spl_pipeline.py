@@ -19,7 +19,7 @@ import re
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import spl_search
 
@@ -79,7 +79,7 @@ _TOKEN = re.compile(
 class Node:
     kind: str  # num, str, field, call, bin, not, neg
     value: Any = None
-    args: Tuple["Node", ...] = ()
+    args: Tuple[Node, ...] = ()
 
 
 def _tokenize(text: str) -> List[Tuple[str, str]]:
@@ -99,7 +99,13 @@ def _tokenize(text: str) -> List[Tuple[str, str]]:
 
 
 class _Parser:
-    LEVELS = [("OR",), ("AND",), ("=", "==", "!=", "<", ">", "<=", ">="), ("+", "-", "."), ("*", "/")]
+    LEVELS: ClassVar[List[Tuple[str, ...]]] = [
+        ("OR",),
+        ("AND",),
+        ("=", "==", "!=", "<", ">", "<=", ">="),
+        ("+", "-", "."),
+        ("*", "/"),
+    ]
 
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
@@ -296,10 +302,18 @@ FUNCTIONS: Dict[str, Callable[[Sequence[Node], Mapping[str, Any], Context], Any]
     "isnull": _eager(lambda ctx, value: value is None or value == []),
     "isnotnull": _eager(lambda ctx, value: value is not None and value != []),
     "null": _eager(lambda ctx: None),
-    "round": _eager(lambda ctx, value, digits=0.0: None if _number(value) is None else round(_number(value), int(digits))),
-    "floor": _eager(lambda ctx, value: None if _number(value) is None else float(math.floor(_number(value)))),
+    "round": _eager(
+        lambda ctx, value, digits=0.0: (
+            None if _number(value) is None else round(_number(value), int(digits))
+        )
+    ),
+    "floor": _eager(
+        lambda ctx, value: None if _number(value) is None else float(math.floor(_number(value)))
+    ),
     "mvcount": _eager(
-        lambda ctx, value: None if value is None else float(len(value) if isinstance(value, list) else 1)
+        lambda ctx, value: (
+            None if value is None else float(len(value) if isinstance(value, list) else 1)
+        )
     ),
     "min": _eager(lambda ctx, *values: min(_number(v) for v in values)),
     "max": _eager(lambda ctx, *values: max(_number(v) for v in values)),

@@ -31,7 +31,9 @@ def test_the_simulated_world_has_what_breaks_alerts():
     live = sorted(world.first_indexed[r.id] - r.time for r in world.records if r.time >= sim.T0)
     assert max(late) > 7 * sim.DAY, "the first backfill indexes old history"
     assert live[len(live) // 2] < 900 and live[-1] > sim.DAY, "minutes late, or days (outage)"
-    assert any(sim.OUTAGE[1] <= world.first_indexed[r.id] < sim.OUTAGE[1] + 3600 for r in world.records)
+    assert any(
+        sim.OUTAGE[1] <= world.first_indexed[r.id] < sim.OUTAGE[1] + 3600 for r in world.records
+    )
     spreads = {round((b[-1].time - b[0].time) / 60) for b in world.bursts.values()}
     assert {1, 4, 10, 14} <= spreads
     default = sim.runs({"cron_schedule": "*/15 * * * *"}, 1)
@@ -108,7 +110,7 @@ ALERT_MUTATIONS = {
     "role removals match": (
         "RingCentral Audit - Privileged role granted",
         '((actionId="ASSIGN_USER_ROLE" `ringcentral_audit_privileged_role(param_roleName)`) OR',
-        '(`ringcentral_audit_privileged_role(param_roleName)` OR',
+        "(`ringcentral_audit_privileged_role(param_roleName)` OR",
         "false",
     ),
     "burst counted only within one index-time slice": (

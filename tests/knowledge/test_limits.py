@@ -68,7 +68,9 @@ _text = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
 )
 _key = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True)
-_value = st.one_of(_text, st.builds(lambda c, n: c * n, st.sampled_from("ab\"\\é{}[],:"), st.integers(0, 3000)))
+_value = st.one_of(
+    _text, st.builds(lambda c, n: c * n, st.sampled_from('ab"\\é{}[],:'), st.integers(0, 3000))
+)
 
 
 @st.composite
@@ -81,7 +83,9 @@ def records(draw) -> Dict:
         "details": {"parameters": parameters},
         "id": draw(st.uuids()).hex,
         "eventTime": "2026-11-30T10:00:00.000Z",
-        "actionId": draw(st.sampled_from(["CHANGE_USER_INFO", "CHANGE_CALL_HANDLING", "LOGIN_FAILED", "X_NEW"])),
+        "actionId": draw(
+            st.sampled_from(["CHANGE_USER_INFO", "CHANGE_CALL_HANDLING", "LOGIN_FAILED", "X_NEW"])
+        ),
         "eventType": draw(st.sampled_from(["UPDATE", "LOGIN", "Create"])),
         "accountId": "401587123008",
         "accountName": draw(_text.filter(bool)),
@@ -99,7 +103,15 @@ def _raw_json_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.large_base_example,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(records())
 def test_key_fields_are_extracted_at_any_size_and_key_order(record):
     config = checks.search_time(APP)
@@ -132,9 +144,15 @@ def test_cim_fields_mean_what_cim_says_for_every_kind_of_record():
 def test_the_user_eval_agrees_with_the_lookup_for_every_action_id(config):
     # EVAL- runs before LOOKUP-: the EVAL decides the kind from actionId itself; it must agree
     # with lookups/ringcentral_audit_actions.csv row by row (wildcard rows by an example id).
-    table = next(lookup.table for lookup in config.lookups if lookup.table.name == "ringcentral_audit_actions")
+    table = next(
+        lookup.table
+        for lookup in config.lookups
+        if lookup.table.name == "ringcentral_audit_actions"
+    )
     for row in table.rows:
-        action_id = row["actionId"].replace("*", "X_") if row["actionId"] != "*" else "SOMETHING_NEW"
+        action_id = (
+            row["actionId"].replace("*", "X_") if row["actionId"] != "*" else "SOMETHING_NEW"
+        )
         record = {
             "actionId": action_id,
             "eventType": "UPDATE",

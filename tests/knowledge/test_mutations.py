@@ -153,8 +153,8 @@ MUTATIONS = {
     ),
     "CIM user is the changed object for every change": (
         "default/props.conf",
-        'EVAL-user = if(in(upper(rc_actionId), ',
-        'EVAL-user = if(true() OR in(upper(rc_actionId), ',
+        "EVAL-user = if(in(upper(rc_actionId), ",
+        "EVAL-user = if(true() OR in(upper(rc_actionId), ",
         checks.cim_meaning_problems,
         "user = 'Dana Lee', means 'Alice Smith'",
     ),
