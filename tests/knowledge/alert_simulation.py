@@ -449,9 +449,12 @@ class Simulation:
         prepared = [self._row(copy) for copy in matching]
         ctx_geo = self.world.geo
         suppress = stanza.get("alert.suppress") == "1"
+        # throttling by field values applies to per-result alerts; a digest alert is throttled whole
         suppress_fields = [
             f.strip() for f in stanza.get("alert.suppress.fields", "").split(",") if f.strip()
         ]
+        if stanza.get("alert.digest_mode", "1").strip() != "0":
+            suppress_fields = []
         period = _duration(stanza.get("alert.suppress.period", "0s")) if suppress else 0.0
         suppressed: Dict[Tuple[Any, ...], float] = {}
         firings = []

@@ -107,6 +107,12 @@ ALERT_MUTATIONS = {
         "by event_id _time _indextime",
         "repeated",
     ),
+    "a digest alert throttled (Splunk throttles a digest whole)": (
+        "RingCentral Audit - Secret changed",
+        "alert.suppress = 0",
+        "alert.suppress = 1\nalert.suppress.fields = event_id\nalert.suppress.period = 2h",
+        "missed",
+    ),
     "role removals match": (
         "RingCentral Audit - Privileged role granted",
         '((actionId="ASSIGN_USER_ROLE" `ringcentral_audit_privileged_role(param_roleName)`) OR',
