@@ -158,6 +158,14 @@ MUTATIONS = {
         checks.cim_meaning_problems,
         "user = 'Dana Lee', means 'Alice Smith'",
     ),
+    "CIM user decided from the lookup's category (EVAL runs before LOOKUP)": (
+        "default/props.conf",
+        "EVAL-user = if(in(upper(rc_actionId), ",
+        'EVAL-user = if(ringcentral_category!="change", coalesce(rc_target_name, rc_initiator_name),'
+        " coalesce(rc_initiator_name, rc_target_name))\nEVAL-user_unused = if(in(upper(rc_actionId), ",
+        checks.cim_meaning_problems,
+        "(account_management): user = 'Bob Jones', means",
+    ),
     "Change records lose their actor in src_user": (
         "default/props.conf",
         "rc_initiator_name AS src_user ",
