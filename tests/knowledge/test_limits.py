@@ -79,8 +79,21 @@ def records(draw) -> Dict:
     parameters = [{"key": k, "value": draw(_value)} for k in keys]
     if draw(st.booleans()):
         parameters = [{"value": p["value"], "key": p["key"]} for p in parameters]
+    details: Dict = {"parameters": parameters}
+    if draw(st.booleans()):  # decoys: the record's own keys nested inside details
+        details["previous"] = {
+            "actionId": "DECOY",
+            "id": "decoy",
+            "clientIp": "0.0.0.0",
+            "initiator": {"name": "Decoy"},
+            "target": {"name": "Decoy", "objectType": "Extension"},
+            "list": [{"actionId": "DECOY"}, [], "]", {"x": "}"}],
+        }
     top = {
-        "details": {"parameters": parameters},
+        "details": details,
+        "Some other field (display)": draw(_text),
+        "count": draw(st.integers()),
+        "flag": draw(st.sampled_from([True, False, None])),
         "id": draw(st.uuids()).hex,
         "eventTime": "2026-11-30T10:00:00.000Z",
         "actionId": draw(
