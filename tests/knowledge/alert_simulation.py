@@ -646,6 +646,8 @@ def judge(
     for occ in occurrences:
         due = occ.first_indexed - occ.time <= horizon
         verdict.history += 0 if due else 1
+        if occ.first_indexed > T0 + SPAN - 2 * HOUR and counts[occ.key] <= 1:
+            continue  # complete too close to the end of the simulation to be judged
         if due and counts[occ.key] == 0:
             verdict.missed.append(occ.describe)
         elif counts[occ.key] > (1 if due else 0):
