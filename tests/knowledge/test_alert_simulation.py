@@ -127,7 +127,7 @@ ALERT_MUTATIONS = {
     ),
     "backfilled history counted as new addresses": (
         "RingCentral Audit - Activity from a new client IP",
-        ' AND _time >= relative_time(now(), "-7d@h")',
+        " AND first_indexed - _time <= 604800",
         "",
         "false",
     ),
