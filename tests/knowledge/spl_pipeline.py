@@ -458,7 +458,7 @@ def _eventstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
 def _streamstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
     args, by = _split_by(args)
     options, aggregations = _options_and_aggregations(args)
-    unknown = set(options) - {"time_window", "current"}
+    unknown = set(options) - {"time_window", "current", "window"}
     if unknown:
         raise PipelineError(f"streamstats options {sorted(unknown)} are not supported")
     window = None
@@ -468,6 +468,9 @@ def _streamstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
             raise PipelineError(f"time_window {options['time_window']!r}")
         window = int(match.group(1)) * _UNITS[match.group(2)]
     current = options.get("current", "t").lower() in ("t", "true", "1")
+    size = int(options["window"]) if "window" in options else None
+    if size is not None and window is not None:
+        raise PipelineError("streamstats: window and time_window together are not supported")
     history: Dict[Tuple[Any, ...], deque] = defaultdict(deque)
     out = []
     for row in rows:
@@ -492,6 +495,8 @@ def _streamstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
                 considered = list(seen) + ([row] if current else [])
             row[agg.name] = AGGREGATIONS[agg.func](considered, agg.field)
         seen.append(row)
+        if size is not None and len(seen) > size:
+            seen.popleft()
         out.append(row)
     return out
 
