@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from functools import cache
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from . import content, psa_offline, spl_search
 from .samples import Sample, load_samples
@@ -261,3 +261,63 @@ def content_problems(app: Path) -> List[str]:
 
 def search_time_conf(app: Path, name: str) -> Dict[str, Dict[str, str]]:
     return read_conf(app / "default" / f"{name}.conf")
+
+
+# --- CIM meaning: what user, src_user, action and object_category say, per kind of record
+
+
+def _record_party(record: Dict, party: str) -> Optional[str]:
+    value = record.get(party)
+    return value.get("name") if isinstance(value, dict) else None
+
+
+def expected_cim_meaning(record: Dict, category: str) -> Dict[str, Optional[str]]:
+    """The CIM fields a record must get, from the record itself (not from the extraction).
+
+    Change (All_Changes): user = who made the change (the initiator). Account_Management: user = the
+    account changed (the target extension), src_user = who changed it. Authentication: user = the
+    account logging in (the target, else the initiator), src_user = the initiator if any."""
+    initiator = _record_party(record, "initiator")
+    target = _record_party(record, "target")
+    target_is_account = (
+        str((record.get("target") or {}).get("objectType", "")).lower() == "extension"
+    )
+    if category == "change":
+        return {"user": initiator or target, "src_user": initiator}
+    account = (target if target_is_account else None) or initiator or target
+    return {"user": account, "src_user": initiator}
+
+
+def cim_meaning_problems(app: Path) -> List[str]:
+    problems = []
+    for sample, event in zip(samples(app), events(app)):
+        record = sample.record
+        category = event.get("ringcentral_category") or ""
+        where = f"sample {sample.name} ({category})"
+        for name, value in expected_cim_meaning(record, category).items():
+            if event.get(name) != value:
+                problems.append(f"{where}: {name} = {event.get(name)!r}, means {value!r}")
+        action = event.get("action")
+        if category == "authentication":
+            failed = "FAILED" in str(record.get("actionId", "")).upper()
+            if action != ("failure" if failed else "success"):
+                problems.append(f"{where}: action {action!r}")
+            if "authentication" not in event.tags or "change" in event.tags:
+                problems.append(f"{where}: tags {event.tags}")
+        if category in ("change", "account_management"):
+            if action not in CHANGE_ACTIONS:
+                problems.append(f"{where}: action {action!r} is not a CIM Change action")
+            if "change" not in event.tags:
+                problems.append(f"{where}: not tagged change")
+            # object_category=user exactly when the record is about a user account
+            if (event.get("object_category") == "user") != (category == "account_management"):
+                problems.append(f"{where}: object_category {event.get('object_category')!r}")
+            if (category == "account_management") != ("account" in event.tags):
+                problems.append(f"{where}: account tag {event.tags}")
+        if (
+            "LOCK" in str(record.get("actionId", "")).upper()
+            and "UNLOCK" not in str(record.get("actionId", "")).upper()
+        ):
+            if (action, event.get("result")) != ("lockout", "lockout"):
+                problems.append(f"{where}: a lockout needs action=lockout result=lockout")
+    return problems

@@ -13,6 +13,8 @@ REQUIRED_MODULES = (
     "addonfactory_splunk_conf_parser_lib",
     "defusedxml",
     "xmltodict",
+    "pcre2",
+    "hypothesis",
 )
 MISSING_MODULES = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
 

@@ -27,6 +27,9 @@ COLLECTION_SOURCETYPE = 'sourcetype="ringcentral:audit:collection"'
 ADDON_LOG = "ta_ringcentral_audit_ringcentral_audit_trail.log"
 INTERNAL_FIELDS = {"_time", "_indextime", "_raw", "index", "sourcetype", "source", "host"}
 ALLOWED_COMMANDS = {
+    "iplocation",
+    "geostats",
+    "dedup",
     "stats",
     "eventstats",
     "streamstats",
@@ -58,9 +61,23 @@ class Dashboard:
     problems: List[str] = field(default_factory=list)
 
     def queries(self) -> List[Query]:
+        """Each data source's full search: a ds.chain is its base search's query followed by its
+        own post-processing pipeline (chains of chains resolved)."""
+        sources = self.definition.get("dataSources", {})
+
+        def full(key: str, depth: int = 0) -> str:
+            source = sources.get(key, {})
+            options = source.get("options", {})
+            query = options.get("query", "")
+            if source.get("type") == "ds.chain" and depth < 5:
+                return f"{full(options.get('extend', ''), depth + 1)} {query}".strip()
+            return query
+
         return [
-            Query(f"view {self.name}, {key}", source.get("options", {}).get("query", ""))
-            for key, source in self.definition.get("dataSources", {}).items()
+            Query(f"view {self.name}, {key}", full(key))
+            for key, source in sources.items()
+            if source.get("type") != "ds.search"
+            or not any(s.get("options", {}).get("extend") == key for s in sources.values())
         ]
 
 
@@ -110,7 +127,8 @@ def dashboard_structure_problems(board: Dashboard) -> List[str]:
                 problems.append(f"{key}: {role} data source {source} does not exist")
         if not viz.get("type", "").startswith("splunk."):
             problems.append(f"{key}: unexpected visualization type {viz.get('type')}")
-    for key in sorted(set(sources) - used_sources):
+    extended = {s.get("options", {}).get("extend") for s in sources.values()}
+    for key in sorted(set(sources) - used_sources - extended):
         problems.append(f"data source {key} is used by no visualization")
     structure = layout.get("structure", [])
     placed = [item.get("item") for item in structure]
@@ -248,12 +266,22 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
         created: Set[str] = set()
         if command in ("stats", "eventstats", "streamstats", "timechart"):
             referenced, created = _stats_fields(args)
+        elif command == "geostats":
+            referenced, created = _stats_fields(args)
+            options = dict(re.findall(r"(\w+)=(\S+)", args))
+            referenced |= {options.get("latfield", "lat"), options.get("longfield", "lon")}
+            created |= {"geobin", "latitude", "longitude"}
+        elif command == "dedup":
+            referenced = {w for w in _words(args) if "=" not in w and not w.isdigit()}
         elif command in ("table", "fields"):
             referenced = {w for w in _words(args) if w not in ("-", "+") and "*" not in w}
         elif command == "sort":
             referenced = {
                 w.lstrip("+-") for w in _words(args) if w.lstrip("+-") and not w.isdigit()
             }
+        elif command == "iplocation":
+            referenced = {args.strip()}
+            created = {"City", "Country", "Region", "lat", "lon"}
         elif command == "eval":
             for assignment in spl_search.split_outside_quotes(args, ","):
                 name = assignment.split("=", 1)[0].strip()
@@ -267,10 +295,10 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
                 referenced.discard(words[as_index + 1])
         for name in sorted(referenced - fields):
             problems.append(f"{command}: field {name} exists in no matching event")
-        if command in ("stats", "timechart"):
+        if command in ("stats", "timechart", "geostats"):
             # stats keeps only its results and by-fields; timechart's columns are data dependent
             fields = created | {w for w in referenced if not w.startswith("<")} | {"_time"}
-            if command == "timechart":
+            if command in ("timechart", "geostats"):
                 break
         else:
             fields |= created

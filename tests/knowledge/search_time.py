@@ -1,7 +1,9 @@
 """Splunk's search-time operations for one sourcetype, applied to raw events without a Splunk server.
 
 Reads the add-on's conf files with Splunk's own conf parser library and applies, in Splunk's
-order: KV_MODE=json extraction, REPORT- transforms (REGEX + FORMAT $1::$2), FIELDALIAS-, EVAL-
+order: KV_MODE=json extraction (only from the first JSON_EXTRACTION_CUTOFF bytes of the event, as
+Splunk's limits.conf does), REPORT- transforms (REGEX + FORMAT $1::$2, SOURCE_KEY, run by PCRE2
+itself under Splunk's DEPTH_LIMIT and MATCH_LIMIT, not by Python's re), FIELDALIAS-, EVAL-
 (all calculated fields see the same input, as in Splunk), automatic LOOKUP- (CSV files per
 transforms.conf, WILDCARD match types, case_sensitive_match, max_matches, first match in file
 order), then eventtypes and their tags.
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
+import pcre2
 from addonfactory_splunk_conf_parser_lib import TABConfigParser
 
 from . import spl_eval, spl_search
@@ -43,7 +46,21 @@ INDEX_TIME_SETTINGS = {
     "TZ",
 }
 LOOKUP_SETTINGS = {"filename", "match_type", "case_sensitive_match", "max_matches"}
-REPORT_SETTINGS = {"REGEX", "FORMAT", "MV_ADD", "CLEAN_KEYS"}
+REPORT_SETTINGS = {
+    "REGEX",
+    "FORMAT",
+    "MV_ADD",
+    "CLEAN_KEYS",
+    "SOURCE_KEY",
+    "DEPTH_LIMIT",
+    "MATCH_LIMIT",
+}
+# transforms.conf defaults (Splunk 9.x): PCRE2's match() gives up beyond these.
+DEFAULT_DEPTH_LIMIT = 1000
+DEFAULT_MATCH_LIMIT = 100000
+# KV_MODE=json (automatic JSON extraction) reads only the start of an event: limits.conf
+# [spath] extraction_cutoff = 5000 bytes, and [kv] maxchars = 10240 truncates _raw before auto KV.
+JSON_EXTRACTION_CUTOFF = min(5000, 10240)
 
 Fields = Dict[str, Tuple[str, ...]]
 
@@ -77,22 +94,113 @@ def _json_scalar(value: object) -> str:
     return json.dumps(value)
 
 
-def flatten_json(raw: str) -> Fields:
-    """Fields of KV_MODE=json: a.b for objects, a{} for arrays, multivalue in document order."""
+def flatten_json(raw: str, cutoff: Optional[int] = None) -> Fields:
+    """Fields of KV_MODE=json: a.b for objects, a{} for arrays, multivalue in document order.
+
+    With a cutoff, only the first `cutoff` bytes (UTF-8) are read, as Splunk does: a value is
+    extracted only if it is complete within them, and every key after the cut is absent."""
     out: Dict[str, List[str]] = {}
-
-    def walk(value: object, path: str) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, f"{path}.{key}" if path else str(key))
-        elif isinstance(value, list):
-            for item in value:
-                walk(item, f"{path}{{}}")
-        else:
-            out.setdefault(path, []).append(_json_scalar(value))
-
-    walk(json.loads(raw), "")
+    text = raw
+    if cutoff is not None:
+        text = raw.encode("utf-8")[:cutoff].decode("utf-8", errors="ignore")
+    try:
+        _PartialJson(text, out).document()
+    except _Cut:
+        pass
     return {key: tuple(values) for key, values in out.items()}
+
+
+class _Cut(Exception):
+    """The text ended (or broke) before the value did."""
+
+
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_decoder = json.JSONDecoder()
+
+
+class _PartialJson:
+    """A JSON reader that emits each scalar as soon as it is complete and stops at the cut."""
+
+    def __init__(self, text: str, out: Dict[str, List[str]]) -> None:
+        self.text = text
+        self.pos = 0
+        self.out = out
+
+    def ws(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
+            self.pos += 1
+        if self.pos >= len(self.text):
+            raise _Cut()
+
+    def document(self) -> None:
+        self.ws()
+        self.value("")
+
+    def string(self) -> str:
+        if self.text[self.pos] != '"':
+            raise _Cut()
+        try:
+            value, self.pos = json.decoder.scanstring(self.text, self.pos + 1)  # type: ignore[attr-defined]
+        except ValueError as error:
+            raise _Cut() from error
+        return value
+
+    def value(self, path: str) -> None:
+        self.ws()
+        char = self.text[self.pos]
+        if char == "{":
+            self.pos += 1
+            self.ws()
+            if self.text[self.pos] == "}":
+                self.pos += 1
+                return
+            while True:
+                self.ws()
+                key = self.string()
+                self.ws()
+                if self.text[self.pos] != ":":
+                    raise _Cut()
+                self.pos += 1
+                self.value(f"{path}.{key}" if path else key)
+                self.ws()
+                if self.text[self.pos] == ",":
+                    self.pos += 1
+                    continue
+                if self.text[self.pos] == "}":
+                    self.pos += 1
+                    return
+                raise _Cut()
+        if char == "[":
+            self.pos += 1
+            self.ws()
+            if self.text[self.pos] == "]":
+                self.pos += 1
+                return
+            while True:
+                self.value(f"{path}{{}}")
+                self.ws()
+                if self.text[self.pos] == ",":
+                    self.pos += 1
+                    continue
+                if self.text[self.pos] == "]":
+                    self.pos += 1
+                    return
+                raise _Cut()
+        if char == '"':
+            scalar: object = self.string()
+        else:
+            for word, literal in (("true", True), ("false", False), ("null", None)):
+                if self.text.startswith(word, self.pos):
+                    self.pos += len(word)
+                    scalar = literal
+                    break
+            else:
+                match = _NUMBER.match(self.text, self.pos)
+                if not match or match.end() >= len(self.text):
+                    raise _Cut()  # a number running into the cut may be incomplete
+                self.pos = match.end()
+                scalar = _decoder.decode(match.group())
+        self.out.setdefault(path, []).append(_json_scalar(scalar))
 
 
 # --- REPORT- with REGEX and FORMAT
@@ -105,10 +213,11 @@ def clean_key(key: str) -> str:
 @dataclass
 class Report:
     name: str
-    regex: re.Pattern
+    regex: pcre2.Pattern
     pairs: List[Tuple[str, str]]
     mv_add: bool
     clean_keys: bool
+    source_key: str = "_raw"
 
     @classmethod
     def from_stanza(cls, name: str, stanza: Mapping[str, str]) -> Report:
@@ -118,28 +227,61 @@ class Report:
         pairs = [tuple(part.split("::", 1)) for part in stanza["FORMAT"].split()]
         if any(len(pair) != 2 for pair in pairs):
             raise ConfigError(f"transforms [{name}]: FORMAT must be name::value pairs")
+        depth = int(stanza.get("DEPTH_LIMIT", DEFAULT_DEPTH_LIMIT))
+        match = int(stanza.get("MATCH_LIMIT", DEFAULT_MATCH_LIMIT))
         return cls(
             name,
-            re.compile(stanza["REGEX"]),
+            compile_splunk_regex(stanza["REGEX"], depth, match),
             [(key, value) for key, value in pairs],
             _bool(stanza.get("MV_ADD", "false")),
             _bool(stanza.get("CLEAN_KEYS", "true")),
+            stanza.get("SOURCE_KEY", "_raw").strip(),
         )
 
     def apply(self, raw: str, fields: MutableMapping[str, List[str]]) -> None:
-        for match in self.regex.finditer(raw):
-            for key_template, value_template in self.pairs:
-                key = _expand(key_template, match)
-                value = _expand(value_template, match)
-                if self.clean_keys:
-                    key = clean_key(key)
-                if self.mv_add:
-                    fields.setdefault(key, []).append(value)
-                else:
-                    fields.setdefault(key, [value])
+        if self.source_key == "_raw":
+            subjects = [raw]
+        else:
+            subjects = list(fields.get(self.source_key, []))
+        for subject in subjects:
+            for match in _finditer(self.regex, subject, self.name):
+                for key_template, value_template in self.pairs:
+                    key = _expand(key_template, match)
+                    value = _expand(value_template, match)
+                    if self.clean_keys:
+                        key = clean_key(key)
+                    if self.mv_add:
+                        fields.setdefault(key, []).append(value)
+                    else:
+                        fields.setdefault(key, [value])
 
 
-def _expand(template: str, match: re.Match) -> str:
+def compile_splunk_regex(
+    regex: str, depth_limit: int = DEFAULT_DEPTH_LIMIT, match_limit: int = DEFAULT_MATCH_LIMIT
+) -> pcre2.Pattern:
+    """A transforms.conf REGEX as Splunk runs it: PCRE2, interpreted (the depth limit does not
+    apply to JIT code), with the stanza's DEPTH_LIMIT and MATCH_LIMIT."""
+    try:
+        return pcre2.compile(
+            f"(*LIMIT_DEPTH={depth_limit})(*LIMIT_MATCH={match_limit}){regex}", jit=False
+        )
+    except pcre2.PatternError as error:
+        raise ConfigError(f"REGEX {regex!r}: {error}") from error
+
+
+def _finditer(regex: pcre2.Pattern, subject: str, name: str) -> List[pcre2.Match]:
+    """Matches in order; when PCRE2 gives up (depth or match limit) Splunk logs the error and
+    extracts nothing more from this event with this transform."""
+    found = []
+    try:
+        for match in regex.finditer(subject):
+            found.append(match)
+    except pcre2.LibraryError:
+        pass
+    return found
+
+
+def _expand(template: str, match: pcre2.Match) -> str:
     return re.sub(r"\$(\d+)", lambda m: match.group(int(m.group(1))) or "", template)
 
 
@@ -374,7 +516,7 @@ class SearchTime:
         fields: Dict[str, List[str]] = {}
         for report in self.reports:
             report.apply(raw, fields)
-        for key, values in flatten_json(raw).items():
+        for key, values in flatten_json(raw, JSON_EXTRACTION_CUTOFF).items():
             fields.setdefault(key, []).extend(values)
         state: Dict[str, Tuple[str, ...]] = {k: tuple(v) for k, v in fields.items()}
         state.update(sourcetype=(self.sourcetype,))

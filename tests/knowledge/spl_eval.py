@@ -273,6 +273,20 @@ def _mvdedup(args: Sequence[Value]) -> Value:
     return _mv(list(dict.fromkeys(_values(args[0]))))
 
 
+def _in(args: Sequence[Value]) -> Value:
+    value = _single(args[0], "in()")
+    return value is not None and value in [_single(arg, "in()") for arg in args[1:]]
+
+
+def _like(args: Sequence[Value]) -> Value:
+    value = _single(args[0], "like()")
+    pattern = _single(args[1], "like()")
+    if value is None or pattern is None:
+        return None
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
 # name -> ((min args, max args or None), implementation of already-evaluated args or None if lazy)
 FUNCTIONS: Dict[
     str, Tuple[Tuple[int, Optional[int]], Optional[Callable[[Sequence[Value]], Value]]]
@@ -286,6 +300,8 @@ FUNCTIONS: Dict[
     "true": ((0, 0), lambda args: True),
     "isnull": ((1, 1), lambda args: args[0] is None),
     "isnotnull": ((1, 1), lambda args: args[0] is not None),
+    "in": ((2, None), _in),
+    "like": ((2, 2), _like),
     "if": ((3, 3), None),
     "case": ((2, None), None),
 }

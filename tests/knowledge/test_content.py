@@ -52,7 +52,14 @@ def test_dashboard_searches_use_the_macros_and_find_sample_data(path):
 
 def test_the_security_alerts_exist():
     names = " | ".join(SAVED).lower()
-    for topic in ("privileged role", "failed logins", "account locked", "secret", "new client ip"):
+    for topic in (
+        "privileged role",
+        "failed logins",
+        "account locked",
+        "secret",
+        "new client ip",
+        "new country",
+    ):
         assert topic in names
 
 
@@ -69,3 +76,45 @@ def test_alert_ships_disabled_scheduled_and_finds_sample_data(name):
 
 def test_content_checks_pass_as_a_whole():
     assert checks.content_problems(APP) == []
+
+
+def _board(name: str) -> content.Dashboard:
+    return content.load_dashboard(next(path for path in VIEWS if path.stem == name))
+
+
+def test_security_dashboard_maps_activity_by_client_ip_location():
+    board = _board("ringcentral_audit_security")
+    queries = {q.where.split(", ")[1]: q.text for q in board.queries()}
+    maps = [v for v in board.definition["visualizations"].values() if v["type"] == "splunk.map"]
+    assert len(maps) == 1
+    map_query = queries[maps[0]["dataSources"]["primary"]]
+    assert "| iplocation src" in map_query and "| geostats latfield=lat longfield=lon" in map_query
+    layer = maps[0]["options"]["layers"][0]
+    assert "latitude" in layer["latitude"] and "longitude" in layer["longitude"]
+    new_country = [q for q in queries.values() if "iplocation" in q and "dc(Country)" in q]
+    assert new_country, "activity from a country new for a person is shown"
+
+
+def test_dashboards_share_a_base_search():
+    # each view runs at most three raw searches; the rest post-process a shared base search
+    for path in VIEWS:
+        sources = content.load_dashboard(path).definition["dataSources"]
+        raw = [k for k, s in sources.items() if s["type"] == "ds.search"]
+        chained = [k for k, s in sources.items() if s["type"] == "ds.chain"]
+        assert len(raw) <= 3 and len(chained) >= 8, (path.stem, raw)
+
+
+def test_minutes_since_last_success_is_answered_when_collection_is_broken():
+    source = _board("ringcentral_audit_collection_health").definition["dataSources"][
+        "ds_since_success"
+    ]
+    # the time picker's range (24 h) must not blank it: it looks back 30 days, and says so if none
+    assert source["options"]["queryParameters"]["earliest"] == "-30d@d"
+    assert "isnull(last_success)" in source["options"]["query"]
+
+
+def test_role_changes_show_the_role():
+    board = _board("ringcentral_audit_security")
+    query = next(q.text for q in board.queries() if q.where.endswith("ds_role_changes"))
+    assert "role=coalesce(param_roleName, param_newRoleName)" in query
+    assert " role " in query.split("| table", 1)[1] + " "

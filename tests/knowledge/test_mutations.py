@@ -83,8 +83,8 @@ MUTATIONS = {
     ),
     "src alias dropped": (
         "default/props.conf",
-        "clientIp AS src clientIp AS src_ip",
-        "clientIp AS src_ip",
+        "rc_clientIp AS src rc_clientIp AS src_ip",
+        "rc_clientIp AS src_ip",
         checks.cim_problems,
         "field src is not extracted",
     ),
@@ -97,8 +97,8 @@ MUTATIONS = {
     ),
     "dashboard search without the index macro": (
         "default/data/ui/views/ringcentral_audit_security.xml",
-        '`ringcentral_audit_index` sourcetype=\\"ringcentral:audit\\" result=',
-        'index=main sourcetype=\\"ringcentral:audit\\" result=',
+        '`ringcentral_audit_index` sourcetype=\\"ringcentral:audit\\" src=* ((',
+        'index=main sourcetype=\\"ringcentral:audit\\" src=* ((',
         checks.content_problems,
         "names an index itself",
     ),
@@ -136,6 +136,42 @@ MUTATIONS = {
         "ACCOUNT_LOCKED,*,lockout,success,",
         checks.cim_problems,
         "Account_Lockouts: 0 events mapped",
+    ),
+    "parameter values matched with a regex that backtracks per character": (
+        "default/transforms.conf",
+        '"value"\\s*:\\s*"((?:[^"\\\\]++|\\\\.)*+)"\nFORMAT = param_$1::$2',
+        '"value"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"\nFORMAT = param_$1::$2',
+        _all_sample_problems,
+        "param_forwardingRules: expected",
+    ),
+    "source address read from the JSON extraction (cut off at 5,000 bytes)": (
+        "default/props.conf",
+        "rc_clientIp AS src rc_clientIp AS src_ip",
+        "clientIp AS src rc_clientIp AS src_ip",
+        _all_sample_problems,
+        "src: expected '198.51.100.23', got None",
+    ),
+    "CIM user is the changed object for every change": (
+        "default/props.conf",
+        "EVAL-user = if(in(upper(rc_actionId), ",
+        "EVAL-user = if(true() OR in(upper(rc_actionId), ",
+        checks.cim_meaning_problems,
+        "user = 'Dana Lee', means 'Alice Smith'",
+    ),
+    "CIM user decided from the lookup's category (EVAL runs before LOOKUP)": (
+        "default/props.conf",
+        "EVAL-user = if(in(upper(rc_actionId), ",
+        'EVAL-user = if(ringcentral_category!="change", coalesce(rc_target_name, rc_initiator_name),'
+        " coalesce(rc_initiator_name, rc_target_name))\nEVAL-user_unused = if(in(upper(rc_actionId), ",
+        checks.cim_meaning_problems,
+        "(account_management): user = 'Bob Jones', means",
+    ),
+    "Change records lose their actor in src_user": (
+        "default/props.conf",
+        "rc_initiator_name AS src_user ",
+        "rc_target_name AS src_user ",
+        checks.cim_meaning_problems,
+        "src_user = ",
     ),
 }
 
