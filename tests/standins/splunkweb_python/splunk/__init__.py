@@ -1,0 +1,1 @@
+"""Stand-in for Splunk's private ``splunk`` package (see ../README.md)."""
