@@ -128,7 +128,10 @@ def _check_args(handler, action):
 
 
 def _serve_one(handler_class, request):
+    import splunk
+
     MConfigHandler._request = request
+    splunk._session_key = request["session_key"]
     action = _ACTIONS[request["action"]]
     try:
         handler = handler_class()
