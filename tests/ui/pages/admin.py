@@ -21,6 +21,7 @@ def fill(scope: Any, values: Mapping[str, str]) -> None:
     page = scope.page if hasattr(scope, "page") else scope
     for name, value in values.items():
         group = field(scope, name)
+        group.locator("input, textarea, [data-test='select']").first.wait_for()
         select = group.locator('[data-test="select"]')
         if select.count():
             select.click()
