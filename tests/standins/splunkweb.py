@@ -63,6 +63,7 @@ LOCALE = "en-US"
 USERNAME = "admin"
 # Splunk's serialized form of the server's time zone (here UTC), which $C carries.
 ZONEINFO_UTC = "### SERIALIZED TIMEZONE FORMAT 1.0;Y0 NW 55 54 43;$"
+_TRUE = ("1", "true", "t", "yes", "y")
 INDEXES = ("main", "history", "summary", "audit_ringcentral", "_internal", "_audit")
 
 
@@ -178,6 +179,15 @@ class SplunkdWithHandlers(SplunkdStandIn):
             return json.dumps({c: {n: s.fields for n, s in st.items()} for c, st in self._confs.items()})
 
     # ------------------------------------------------------------------ routing
+    def handle(self, method, raw_path, headers, body):
+        """As splunkd, honour ``output_mode`` sent as a form field of a POST (splunklib does)."""
+        ctype = headers.get("Content-Type", "") or ""
+        if method == "POST" and body and "json" not in ctype and "output_mode=" not in raw_path:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            if form.get("output_mode", [""])[-1] == "json":
+                raw_path += ("&" if "?" in raw_path else "?") + "output_mode=json"
+        return super().handle(method, raw_path, headers, body)
+
     def _route(self, method, owner, app, rest, params, query):
         head = rest[0] if rest else ""
         if head in self.endpoints and app == self.app:
@@ -266,6 +276,8 @@ class SplunkdWithHandlers(SplunkdStandIn):
         entries = []
         for found in answer["entries"]:
             content = dict(found["content"])
+            if "disabled" in content:  # splunkd's JSON has this one as a boolean
+                content["disabled"] = str(content["disabled"]).strip().lower() in _TRUE
             for key, value in found["metadata"].items():
                 if key != "eai:acl":
                     content[key] = value
@@ -502,7 +514,7 @@ class SplunkWebStandIn:
 
     def start(self) -> SplunkWebStandIn:
         handler = type("Handler", (_WebHandler,), {"web": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -674,6 +686,11 @@ class SplunkWebStandIn:
             return response.status, ctype, data, {}
         finally:
             connection.close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a browser closing a connection mid-answer is no error of the stand-in
 
 
 class _WebHandler(BaseHTTPRequestHandler):

@@ -42,7 +42,7 @@ def open_configuration(page: Any, stack: Any, tab: str = "Accounts") -> None:
 
 def open_inputs(page: Any, stack: Any) -> None:
     page.goto(stack.web.page_url("inputs"))
-    page.get_by_role("heading", name="Inputs").wait_for()
+    page.get_by_role("button", name="Create New Input").wait_for()
 
 
 def table_row(page: Any, name: str) -> Any:
