@@ -1,96 +1,29 @@
 """The browser shared by every test under tests/ui: Debian's headless chromium through Playwright.
 
-Playwright's own browser download cannot work here, so the system chromium is launched
-(``make test-ui`` installs it as root). Each test's page is watched: a JavaScript error (an
-uncaught exception or a ``console.error``), a request that got no answer (failed, or still
-pending when the test ends) or an HTTP error the test did not announce fails the test.
-A test that provokes an error answer on purpose (a refused save) says so with
-``watch.expect_status(status, url_part)``.
+Each test's page is watched (tests/ui/browser.py): a JavaScript error (an uncaught exception or
+a ``console.error``), a request that got no answer (failed, or still pending when the test ends)
+or an HTTP error the test did not announce fails the test. A test that provokes an error answer
+on purpose (a refused save) says so with ``watch.expect_status(status, url_part)``.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import time
-from dataclasses import dataclass, field
-from typing import Any, Iterator, List, Set, Tuple
+from typing import Any, Iterator
 
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="tests/ui run in .venv-ui (make test-ui)")
 
-CHROMIUM = os.environ.get("UI_CHROMIUM", "/usr/bin/chromium")
-VIEWPORT = {"width": 1280, "height": 800}
-# What chromium logs as a console error for any HTTP error answer; matched to the responses.
-_FAILED_RESOURCE = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
-
-
-@dataclass
-class PageWatch:
-    """What went wrong in a page: JavaScript errors, unanswered requests, HTTP errors."""
-
-    errors: List[str] = field(default_factory=list)
-    pending: Set[Any] = field(default_factory=set)
-    failed: List[str] = field(default_factory=list)
-    http_errors: List[Tuple[int, str]] = field(default_factory=list)
-    expected: List[Tuple[int, str]] = field(default_factory=list)
-
-    def attach(self, page: Any) -> None:
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
-        page.on("console", self._console)
-        page.on("request", lambda request: self.pending.add(request))
-        page.on("requestfinished", lambda request: self.pending.discard(request))
-        page.on("requestfailed", self._failed)
-        page.on("response", self._response)
-
-    def expect_status(self, status: int, url_part: str) -> None:
-        """The test provokes an HTTP ``status`` answer from a URL containing ``url_part``."""
-        self.expected.append((status, url_part))
-
-    def _console(self, message: Any) -> None:
-        if message.type != "error":
-            return
-        found = _FAILED_RESOURCE.search(message.text)
-        url = (message.location or {}).get("url", "")
-        if found and self._is_expected(int(found.group(1)), url):
-            return
-        self.errors.append(f"console.error: {message.text} ({url})")
-
-    def _failed(self, request: Any) -> None:
-        self.pending.discard(request)
-        self.failed.append(f"{request.method} {request.url}: {request.failure}")
-
-    def _response(self, response: Any) -> None:
-        if response.status >= 400 and not self._is_expected(response.status, response.url):
-            self.http_errors.append((response.status, f"{response.request.method} {response.url}"))
-
-    def _is_expected(self, status: int, url: str) -> bool:
-        return any(status == s and part in url for s, part in self.expected)
-
-    def settle(self, page: Any, timeout: float = 10.0) -> None:
-        """Wait until no request is in flight (a page that polls forever never settles)."""
-        deadline = time.monotonic() + timeout
-        while self.pending and time.monotonic() < deadline:
-            page.wait_for_timeout(50)
-
-    def problems(self) -> List[str]:
-        found = list(self.errors)
-        found += [f"no answer: {r.method} {r.url}" for r in self.pending]
-        found += [f"failed: {text}" for text in self.failed]
-        found += [f"HTTP {status}: {what}" for status, what in self.http_errors]
-        return found
+from tests.ui.browser import CHROMIUM, LAUNCH, MISSING_BROWSER, VIEWPORT, PageWatch  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's chromium and a font "
-            "(`make test-ui` installs them as root; else apt-get install chromium fonts-dejavu-core)"
-        )
+        pytest.fail(MISSING_BROWSER, pytrace=False)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(**LAUNCH)
         try:
             yield browser
         finally:
