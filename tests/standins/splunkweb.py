@@ -29,7 +29,6 @@ from __future__ import annotations
 import http.client
 import json
 import mimetypes
-import os
 import posixpath
 import re
 import secrets
@@ -77,7 +76,7 @@ class HandlerProcess:
 
     def __init__(self, script: Path, env: Mapping[str, str], log_path: Path) -> None:
         self.script = script
-        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open(log_path, "ab")  # closed in stop()
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
             [sys.executable, "-S", str(script)],
@@ -176,7 +175,9 @@ class SplunkdWithHandlers(SplunkdStandIn):
     def conf_files_text(self) -> str:
         """Every conf stanza as text (what would be on disk in etc/apps/*/local)."""
         with self._lock:
-            return json.dumps({c: {n: s.fields for n, s in st.items()} for c, st in self._confs.items()})
+            return json.dumps(
+                {c: {n: s.fields for n, s in st.items()} for c, st in self._confs.items()}
+            )
 
     # ------------------------------------------------------------------ routing
     def handle(self, method, raw_path, headers, body):
@@ -196,11 +197,20 @@ class SplunkdWithHandlers(SplunkdStandIn):
             return self._data_inputs(method, app, rest[2], rest[3:], params, query)
         if rest[:2] == ["data", "indexes"] and method == "GET":
             entries = [
-                _Entry(n, f"data/indexes/{n}", {"isInternal": "1" if n.startswith("_") else "0",
-                                                "disabled": "0", "datatype": "event"})
+                _Entry(
+                    n,
+                    f"data/indexes/{n}",
+                    {
+                        "isInternal": "1" if n.startswith("_") else "0",
+                        "disabled": "0",
+                        "datatype": "event",
+                    },
+                )
                 for n in INDEXES
             ]
-            return 200, self._page("indexes", "data/indexes", _search(entries, query.get("search")), query)
+            return 200, self._page(
+                "indexes", "data/indexes", _search(entries, query.get("search")), query
+            )
         if rest[:2] == ["search", "jobs"] or rest[:3] == ["search", "v2", "jobs"]:
             return self._search_jobs(method, rest, params, query)
         if rest[:2] == ["apps", "local"] and len(rest) == 3 and method == "GET":
@@ -228,9 +238,7 @@ class SplunkdWithHandlers(SplunkdStandIn):
                 env = modinput_environment(str(self.splunk_home), server_name=self.server_name)
                 env["SPLUNKD_URI"] = self.uri
                 env["PYTHONPATH"] = str(SPLUNK_PYTHON)
-                handler = HandlerProcess(
-                    self.endpoints[endpoint], env, self.log_dir / "python.log"
-                )
+                handler = HandlerProcess(self.endpoints[endpoint], env, self.log_dir / "python.log")
                 self._handlers[endpoint] = handler
             return handler
 
@@ -320,8 +328,12 @@ class SplunkdWithHandlers(SplunkdStandIn):
             if not rest:
                 if method == "GET":
                     names = [n[len(prefix) :] for n, s in stanzas.items() if n.startswith(prefix)]
-                    entries = [entry(n) for n in names if self._visible(app, stanzas[prefix + n].app)]
-                    return 200, self._page(scheme, base, _search(entries, query.get("search")), query)
+                    entries = [
+                        entry(n) for n in names if self._visible(app, stanzas[prefix + n].app)
+                    ]
+                    return 200, self._page(
+                        scheme, base, _search(entries, query.get("search")), query
+                    )
                 if method == "POST":
                     name = params.pop("name", None)
                     if not name:
@@ -363,7 +375,9 @@ class SplunkdWithHandlers(SplunkdStandIn):
                 self.searches.append(search)
             match = re.search(r"\|\s*rest\s+(?:/?services/)?apps/local/([^\s|]+)", search)
             if not match or match.group(1) != self.app:
-                raise HttpError(400, f"The stand-in only runs '| rest services/apps/local/{self.app}'")
+                raise HttpError(
+                    400, f"The stand-in only runs '| rest services/apps/local/{self.app}'"
+                )
             content = self._app_entry().content
             row = {"title": self.app, **content}
             with self._lock:
@@ -505,7 +519,9 @@ class SplunkWebStandIn:
         self.csrf_token = secrets.token_hex(16)
         self.static_root = splunkd.app_dir / "appserver" / "static"
         self.template = splunkd.app_dir / "appserver" / "templates" / "base.html"
-        self.views = {p.stem for p in (splunkd.app_dir / "default" / "data" / "ui" / "views").glob("*.xml")}
+        self.views = {
+            p.stem for p in (splunkd.app_dir / "default" / "data" / "ui" / "views").glob("*.xml")
+        }
         self.unanswered: List[str] = []
         self.requests: List[Tuple[str, str, int]] = []
         self._server: Optional[ThreadingHTTPServer] = None
@@ -588,7 +604,9 @@ class SplunkWebStandIn:
         nav = []
         for view in re.findall(r'<view\s+name="([^"]+)"', nav_xml):
             file = default / "data" / "ui" / "views" / f"{view}.xml"
-            found = re.search(r"<label>([^<]*)</label>", file.read_text()) if file.is_file() else None
+            found = (
+                re.search(r"<label>([^<]*)</label>", file.read_text()) if file.is_file() else None
+            )
             nav.append({"view": view, "label": found.group(1) if found else view.title()})
         label = (self.splunkd.conf_stanza("app", "ui") or {}).get("label", self.app)
         script = LAYOUT_JS % {
@@ -620,11 +638,21 @@ class SplunkWebStandIn:
             if page.group(1) != self.app or page.group(2) not in self.views:
                 return self._not_found(method, raw_path)
             cookie = f"{self.csrf_cookie}={self.csrf_token}; Path=/"
-            return 200, "text/html; charset=utf-8", self.template.read_bytes(), {"Set-Cookie": cookie}
+            return (
+                200,
+                "text/html; charset=utf-8",
+                self.template.read_bytes(),
+                {"Set-Cookie": cookie},
+            )
         if rest == "config":
             return 200, "text/javascript", self.config_script(), {}
         if rest == "i18ncatalog":
-            return 200, "text/javascript", b"i18n_register({plural: function (n) { return n == 1 ? 0 : 1; }, catalog: {}});\n", {}
+            return (
+                200,
+                "text/javascript",
+                b"i18n_register({plural: function (n) { return n == 1 ? 0 : 1; }, catalog: {}});\n",
+                {},
+            )
         static = re.fullmatch(r"static/(?:@[^/]+/)?(.*)", rest)
         if static:
             return self._static(method, raw_path, static.group(1))
@@ -666,12 +694,23 @@ class SplunkWebStandIn:
             )
             key = headers.get("X-Splunk-Form-Key")
             if not key or key != cookies.get(self.csrf_cookie) or key != self.csrf_token:
-                body_text = json.dumps({"messages": [{"type": "ERROR", "text": "Splunk cannot authenticate the request. CSRF validation failed."}]})
+                body_text = json.dumps(
+                    {
+                        "messages": [
+                            {
+                                "type": "ERROR",
+                                "text": "Splunk cannot authenticate the request. CSRF validation failed.",
+                            }
+                        ]
+                    }
+                )
                 return 401, "application/json", body_text.encode(), {}
         target = raw_path[len(f"/{LOCALE}/splunkd/__raw") :]
         context = ssl._create_unverified_context() if self.splunkd.tls else None  # noqa: S323
         connection = (
-            http.client.HTTPSConnection(self.splunkd.host, self.splunkd.port, context=context, timeout=120)
+            http.client.HTTPSConnection(
+                self.splunkd.host, self.splunkd.port, context=context, timeout=120
+            )
             if self.splunkd.tls
             else http.client.HTTPConnection(self.splunkd.host, self.splunkd.port, timeout=120)
         )
@@ -750,7 +789,10 @@ def main() -> None:  # pragma: no cover - for a person: python -m tests.standins
     import tempfile
 
     root = Path(__file__).resolve().parents[2]
-    with tempfile.TemporaryDirectory() as home, SetupPages(root / "output" / APP, Path(home)) as pages:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        SetupPages(root / "output" / APP, Path(home)) as pages,
+    ):
         print(pages.web.page_url("configuration"), flush=True)
         try:
             while True:

@@ -20,7 +20,9 @@ MISSING_BROWSER = (
     "(`make test-ui` installs them as root; else apt-get install chromium fonts-dejavu-core)"
 )
 # What chromium logs as a console error for any HTTP error answer; matched to the responses.
-_FAILED_RESOURCE = re.compile(r"Failed to load resource: the server responded with a status of (\d+)")
+_FAILED_RESOURCE = re.compile(
+    r"Failed to load resource: the server responded with a status of (\d+)"
+)
 
 
 @dataclass

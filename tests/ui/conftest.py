@@ -13,7 +13,9 @@ from typing import Any, Iterator
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="tests/ui run in .venv-ui (make test-ui)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="tests/ui run in .venv-ui (make test-ui)"
+)
 
 from tests.ui.browser import CHROMIUM, LAUNCH, MISSING_BROWSER, VIEWPORT, PageWatch  # noqa: E402
 

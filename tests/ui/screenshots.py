@@ -31,9 +31,12 @@ def shoot(out: Path) -> List[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     written: List[Path] = []
-    with tempfile.TemporaryDirectory() as home, SetupPages(
-        BUILT, Path(home)
-    ) as stack, RingCentralStandIn(rate_limits=False) as rc, sync_playwright() as playwright:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        SetupPages(BUILT, Path(home)) as stack,
+        RingCentralStandIn(rate_limits=False) as rc,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(**LAUNCH)
         context = browser.new_context(viewport=SIZE, locale="en-US", timezone_id="UTC")
         context.set_default_timeout(TIMEOUT)
@@ -60,7 +63,9 @@ def shoot(out: Path) -> List[Path]:
         expect(page.get_by_text('Created "acme_production"')).to_be_hidden(timeout=30_000)
         # The picture: the account listed, the Add dialog open with the first fields typed.
         page.get_by_role("button", name="Add", exact=True).click()
-        fill(dialog(page), {"name": "acme_sandbox", "server": "Sandbox", "client_id": "AbCdEf123456"})
+        fill(
+            dialog(page), {"name": "acme_sandbox", "server": "Sandbox", "client_id": "AbCdEf123456"}
+        )
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.mouse.move(0, 0)
         written.append(out / PICTURES[0])

@@ -27,7 +27,9 @@ COLLECTION = "ta_ringcentral_audit_checkpoints"
 def built_error_messages(stack: SetupPages, name: str) -> List[str]:
     """The errorMsg of each of the field's validators in the built globalConfig.json."""
     config = json.loads(
-        Path(stack.splunkd.app_dir, "appserver", "static", "js", "build", "globalConfig.json").read_text()
+        Path(
+            stack.splunkd.app_dir, "appserver", "static", "js", "build", "globalConfig.json"
+        ).read_text()
     )
     service = next(s for s in config["pages"]["inputs"]["services"] if s["name"] == SCHEME)
     entity = next(e for e in service["entity"] if e["field"] == name)

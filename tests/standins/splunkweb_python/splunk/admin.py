@@ -93,7 +93,7 @@ class ConfigInfo(dict):
 class MConfigHandler:
     """What splunkd hands a handler: the request, set before the subclass's __init__ runs."""
 
-    _request = {}
+    _request = {}  # noqa: RUF012 - one request at a time, shared by design
 
     def __init__(self, *args, **kwargs):
         request = MConfigHandler._request
@@ -147,7 +147,7 @@ def _serve_one(handler_class, request):
             ACTION_REMOVE: "handleRemove",
         }[action]
         getattr(handler, method)(info)
-    except Exception as error:  # splunkd's own wording for what a Python handler raised
+    except Exception as error:  # noqa: BLE001 - splunkd reports whatever a handler raised
         traceback.print_exc(file=sys.stderr)
         text = (
             f'Unexpected error "{type(error)}" from python handler: "{error}". '
