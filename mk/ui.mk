@@ -42,7 +42,7 @@ ui-browser:
 
 test-ui: build ui-venv ui-browser
 	@for target in $(UI_TEST_DEPS); do $(MAKE) --no-print-directory $$target || exit 1; done
-	$(UI_PY) -m pytest -p no:cacheprovider tests/ui
+	$(UI_PY) -m pytest -p no:cacheprovider --basetemp=output/ui-tmp tests/ui
 
 screenshots-pages: build ui-venv ui-browser
 	$(UI_PY) -m tests.ui.screenshots docs/images

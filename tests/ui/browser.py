@@ -34,14 +34,20 @@ class PageWatch:
     failed: List[str] = field(default_factory=list)
     http_errors: List[Tuple[int, str]] = field(default_factory=list)
     expected: List[Tuple[int, str]] = field(default_factory=list)
+    polling: List[str] = field(default_factory=list)
+    last_request: Tuple[float, str] = (0.0, "")
 
     def attach(self, page: Any) -> None:
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         page.on("console", self._console)
-        page.on("request", lambda request: self.pending.add(request))
+        page.on("request", self._request)
         page.on("requestfinished", lambda request: self.pending.discard(request))
         page.on("requestfailed", self._failed)
         page.on("response", self._response)
+
+    def _request(self, request: Any) -> None:
+        self.pending.add(request)
+        self.last_request = (time.monotonic(), f"{request.method} {request.url}")
 
     def expect_status(self, status: int, url_part: str) -> None:
         """The test provokes an HTTP ``status`` answer from a URL containing ``url_part``."""
@@ -67,15 +73,23 @@ class PageWatch:
     def _is_expected(self, status: int, url: str) -> bool:
         return any(status == s and part in url for s, part in self.expected)
 
-    def settle(self, page: Any, timeout: float = 10.0) -> None:
-        """Wait until no request is in flight (a page that polls forever never settles)."""
+    def settle(self, page: Any, timeout: float = 10.0, quiet: float = 1.0) -> None:
+        """Wait until no request is in flight and none was made for ``quiet`` seconds.
+
+        A page still requesting after ``timeout`` seconds (one that polls without end) is a problem.
+        """
         deadline = time.monotonic() + timeout
-        while self.pending and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if not self.pending and time.monotonic() - self.last_request[0] >= quiet:
+                return
             page.wait_for_timeout(50)
+        if not self.pending:
+            self.polling.append(f"still requesting after {timeout:.0f}s: {self.last_request[1]}")
 
     def problems(self) -> List[str]:
         found = list(self.errors)
         found += [f"no answer: {r.method} {r.url}" for r in self.pending]
         found += [f"failed: {text}" for text in self.failed]
         found += [f"HTTP {status}: {what}" for status, what in self.http_errors]
+        found += self.polling
         return found
