@@ -15,8 +15,9 @@ pages (Configuration, Inputs) the way an admin meets them:
   pages reach through that proxy: the app's ``admin_external`` endpoints from its restmap.conf,
   each run by the add-on's own handler script (``bin/<restRoot>_rh_*.py`` with the built lib/)
   in a persistent process, as splunkd runs them (:class:`HandlerProcess`); modular inputs
-  (``data/inputs/<scheme>``, kept in inputs.conf), the index list and the search jobs behind the
-  pages' footer (the app's build).
+  (``data/inputs/<scheme>``, kept in inputs.conf; a create or edit first runs the input's script
+  with ``--validate-arguments``, splunkd's external validation, and a refusal is not saved), the
+  index list and the search jobs behind the pages' footer (the app's build).
 
 The handler processes run with Splunk's private ``splunk.admin``/``splunk.rest`` modules from
 ``tests/standins/splunkweb_python/`` (absent outside Splunk), SPLUNK_HOME set to a scratch
@@ -55,6 +56,8 @@ from tests.standins.splunkd import (
     make_splunk_home,
     modinput_environment,
     parse_conf,
+    parse_validation_error,
+    validation_definition_xml,
 )
 
 SPLUNK_PYTHON = Path(__file__).resolve().parent / "splunkweb_python"
@@ -145,6 +148,7 @@ class SplunkdWithHandlers(SplunkdStandIn):
         }
         self.handler_calls: List[Tuple[str, str, str]] = []  # (endpoint, action, entity)
         self.searches: List[str] = []
+        self.validation_errors: List[str] = []  # what the input script refused, as splunkd said
         self._handlers: Dict[str, HandlerProcess] = {}
         self._jobs: Dict[str, SearchJob] = {}
 
@@ -308,6 +312,17 @@ class SplunkdWithHandlers(SplunkdStandIn):
     def _data_inputs(self, method, app, scheme, rest, params, query):
         base = f"data/inputs/{scheme}"
         prefix = f"{scheme}://"
+        if method == "POST" and (not rest or rest[1:] == []):
+            # Validated before the save, outside the lock: the script calls splunkd back.
+            from tests.standins.splunkd import _fields
+
+            fields = _fields({k: v for k, v in params.items() if k != "name"})
+            name = str(params.get("name", "")) if not rest else rest[0]
+            with self._lock:
+                existing = self._confs.get("inputs", {}).get(prefix + name)
+                known = dict(existing.fields) if existing and rest else {}
+            if name and (not rest or existing is not None):
+                self._validate_input(scheme, name, {**known, **fields})
         with self._lock:
             stanzas = self._confs.setdefault("inputs", {})
 
@@ -364,6 +379,43 @@ class SplunkdWithHandlers(SplunkdStandIn):
                 del stanzas[prefix + name]
                 return 200, _Feed(scheme, base, [])
             raise HttpError(405, f"Method {method} not allowed on {base}/{name}/{action}")
+
+    def _validate_input(self, scheme: str, name: str, params: Mapping[str, str]) -> None:
+        """splunkd's external validation (``use_external_validation`` in the scheme): the input's
+        script runs with ``--validate-arguments``; what it refuses is not saved, and its message
+        is splunkd's answer."""
+        script = self.app_dir / "bin" / f"{scheme}.py"
+        if not script.is_file():
+            return
+        env = modinput_environment(str(self.splunk_home), server_name=self.server_name)
+        env["PYTHONPATH"] = str(SPLUNK_PYTHON)
+        definition = validation_definition_xml(
+            server_uri=self.uri,
+            session_key=self.session_key,
+            checkpoint_dir=str(self.splunk_home / "var" / "lib" / "splunk" / "modinputs" / scheme),
+            name=name,
+            params=params,
+            server_host=self.server_name,
+        )
+        done = subprocess.run(
+            [sys.executable, "-S", str(script), "--validate-arguments"],
+            input=definition.encode(),
+            capture_output=True,
+            cwd=str(script.parent),
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        with open(self.log_dir / "splunkd.log", "ab") as log:
+            log.write(done.stderr)
+        if done.returncode != 0:
+            message = parse_validation_error(done.stdout.decode("utf-8", "replace")) or (
+                f"Validation for scheme={scheme} failed: The script returned with exit status "
+                f"{done.returncode}."
+            )
+            with self._lock:
+                self.validation_errors.append(message)
+            raise HttpError(400, message)
 
     # ------------------------------------------------------------------ search jobs
     def _search_jobs(self, method, rest, params, query):

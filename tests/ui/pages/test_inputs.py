@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.standins.ringcentral import RingCentralStandIn
 from tests.standins.splunkweb import SetupPages
 from tests.ui.pages.admin import TIMEOUT, dialog, field, fill, open_inputs, table_row
 
@@ -22,6 +24,8 @@ SCHEME = "ringcentral_audit_trail"
 INPUT_ENDPOINT = "ta_ringcentral_audit_ringcentral_audit_trail"
 ACCOUNT_CONF = "ta_ringcentral_audit_account"
 COLLECTION = "ta_ringcentral_audit_checkpoints"
+START_DATE = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%d")
+JWT = RingCentralStandIn().jwt  # a well-formed JWT (the stand-in is never started here)
 
 
 def built_error_messages(stack: SetupPages, name: str) -> List[str]:
@@ -43,7 +47,7 @@ def account(stack: SetupPages) -> str:
         ACCOUNT_CONF,
         "main",
         {"server": "production", "custom_server_url": "", "client_id": "AbCdEf123"},
-        encrypted={"client_secret": "cl13nt-s3cret", "jwt": "a.b.c"},
+        encrypted={"client_secret": "cl13nt-s3cret", "jwt": JWT},
     )
     return "main"
 
@@ -53,7 +57,7 @@ def input_form(**change: str) -> Dict[str, str]:
         "name": "audit_main",
         "account": "main",
         "interval": "600",
-        "start_date": "2026-01-31",
+        "start_date": START_DATE,
         "action_ids": "CHANGE_USER_ROLE,CHANGE_SECRET_INFO",
     }
     values.update(change)
@@ -93,6 +97,24 @@ def test_a_bad_value_gets_the_fields_message_and_nothing_is_saved(
     assert stack.splunkd.inputs(SCHEME) == {}
 
 
+def test_a_start_date_in_the_future_is_refused_by_the_inputs_own_validation(
+    page: Any, stack: SetupPages, account: str, watch: Any
+) -> None:
+    """The page's pattern accepts it; splunkd's external validation (the input script's
+    validate_input) refuses it, and the admin reads the script's message in the dialog."""
+    watch.expect_status(500, INPUT_ENDPOINT)  # splunkd's answer when a handler raises
+    open_inputs(page, stack)
+    with page.expect_response(
+        lambda r: INPUT_ENDPOINT in r.url and r.request.method == "POST", timeout=TIMEOUT
+    ):
+        form = create_input(page, input_form(start_date="2999-01-01"))
+
+    assert len(stack.splunkd.validation_errors) == 1
+    expect(form.get_by_text(stack.splunkd.validation_errors[0], exact=True)).to_be_visible()
+    expect(form).to_be_visible()
+    assert stack.splunkd.inputs(SCHEME) == {}
+
+
 def test_a_valid_input_is_saved_and_listed(page: Any, stack: SetupPages, account: str) -> None:
     open_inputs(page, stack)
     with page.expect_response(
@@ -108,7 +130,7 @@ def test_a_valid_input_is_saved_and_listed(page: Any, stack: SetupPages, account
     expect(row).to_contain_text("Active")
     saved = stack.splunkd.inputs(SCHEME)["audit_main"]
     assert saved["account"] == "main" and saved["interval"] == "600"
-    assert saved["start_date"] == "2026-01-31"
+    assert saved["start_date"] == START_DATE
     assert saved["action_ids"] == "CHANGE_USER_ROLE,CHANGE_SECRET_INFO"
 
 
