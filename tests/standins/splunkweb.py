@@ -66,7 +66,7 @@ USERNAME = "admin"
 # Splunk's serialized form of the server's time zone (here UTC), which $C carries.
 ZONEINFO_UTC = "### SERIALIZED TIMEZONE FORMAT 1.0;Y0 NW 55 54 43;$"
 _TRUE = ("1", "true", "t", "yes", "y")
-INDEXES = ("main", "history", "summary", "audit_ringcentral", "_internal", "_audit")
+INDEXES = ("main", "history", "summary", "ringcentral", "_internal", "_audit")
 
 
 # --------------------------------------------------------------------------- handler processes

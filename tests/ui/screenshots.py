@@ -75,7 +75,12 @@ def shoot(out: Path) -> List[Path]:
         stack.splunkd.set_conf(
             "inputs",
             "ringcentral_audit_trail://acme_audit",
-            {"account": "acme_production", "index": "main", "interval": "300", "disabled": "0"},
+            {
+                "account": "acme_production",
+                "index": "ringcentral",
+                "interval": "300",
+                "disabled": "0",
+            },
         )
         open_inputs(page, stack)
         expect(page.get_by_text("acme_audit", exact=True)).to_be_visible()
