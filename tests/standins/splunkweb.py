@@ -576,6 +576,7 @@ class SplunkWebStandIn:
         }
         self.unanswered: List[str] = []
         self.requests: List[Tuple[str, str, int]] = []
+        self.proxied: List[Tuple[str, int, bytes]] = []  # splunkd's answers the pages got
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
@@ -774,6 +775,8 @@ class SplunkWebStandIn:
             response = connection.getresponse()
             data = response.read()
             ctype = response.getheader("Content-Type") or "application/octet-stream"
+            with self._lock:
+                self.proxied.append((f"{method} {target}", response.status, data))
             return response.status, ctype, data, {}
         finally:
             connection.close()

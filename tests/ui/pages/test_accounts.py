@@ -49,6 +49,23 @@ def add_account(page: Any, values: Dict[str, str]) -> Any:
     return form
 
 
+def assert_nowhere(stack: SetupPages, *secrets: str) -> None:
+    """No answer the page got from splunkd, and no log file of Splunk, holds a secret.
+
+    The failure names where, never the secret."""
+    found = [
+        f"the answer to {what}"
+        for what, _status, body in stack.web.proxied
+        if any(secret.encode() in body for secret in secrets)
+    ]
+    found += [
+        log.name
+        for log in stack.splunkd.log_dir.iterdir()
+        if any(secret in log.read_text(errors="replace") for secret in secrets)
+    ]
+    assert not found, f"a secret in: {found}"
+
+
 def secrets_of(stack: SetupPages, name: str) -> Any:
     stored = stack.splunkd.clear_password(credential_realm(APP, ACCOUNT_CONF), name)
     return json.loads(stored) if stored else None
@@ -70,7 +87,10 @@ def test_a_valid_account_is_saved_encrypted_and_listed(
     assert stored["client_secret"] == stored["jwt"] == "******"
     assert secrets_of(stack, "main") == {"client_secret": rc.client_secret, "jwt": rc.jwt}
     assert rc.logins >= 1  # the handler really logged in before saving
+    page.reload()  # the admin comes back: the list is read anew through the handler
+    expect(table_row(page, "main")).to_contain_text(rc.client_id)
     assert rc.client_secret not in page.content() and rc.jwt not in page.content()
+    assert_nowhere(stack, rc.client_secret, rc.jwt)
 
 
 def refusal_logged(stack: SetupPages) -> str:
@@ -116,6 +136,7 @@ def test_an_account_that_cannot_read_the_audit_trail_is_refused_with_the_handler
     expect(shown).to_be_visible()
     for secret in (values["client_secret"], rc.jwt):
         assert secret not in form.inner_text()
+    assert_nowhere(stack, values["client_secret"], rc.jwt)
     assert stack.splunkd.conf_stanza(ACCOUNT_CONF, "main") is None
     assert secrets_of(stack, "main") is None
     form.get_by_role("button", name="Cancel").click()
@@ -140,6 +161,7 @@ def test_editing_an_account_validates_the_new_secret_and_keeps_the_stored_jwt(
     assert rc.logins > logins
     assert secrets_of(stack, "main") == {"client_secret": rc.client_secret, "jwt": rc.jwt}
     assert stack.splunkd.conf_stanza(ACCOUNT_CONF, "main")["client_secret"] == "******"
+    assert_nowhere(stack, rc.client_secret, rc.jwt)  # the edit dialog got placeholders only
 
 
 def test_deleting_an_account_also_deletes_its_cached_token(
