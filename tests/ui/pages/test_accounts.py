@@ -84,12 +84,15 @@ def test_a_valid_account_is_saved_encrypted_and_listed(
     expect(row).to_contain_text("Custom")
     stored = stack.splunkd.conf_stanza(ACCOUNT_CONF, "main")
     assert stored is not None
-    assert stored["client_secret"] == stored["jwt"] == "******"
-    assert secrets_of(stack, "main") == {"client_secret": rc.client_secret, "jwt": rc.jwt}
+    masked = stored["client_secret"] == stored["jwt"] == "******"
+    assert masked, "the conf holds a secret"
+    stored_secrets = secrets_of(stack, "main") == {"client_secret": rc.client_secret, "jwt": rc.jwt}
+    assert stored_secrets, "secure storage does not hold the secrets typed"
     assert rc.logins >= 1  # the handler really logged in before saving
     page.reload()  # the admin comes back: the list is read anew through the handler
     expect(table_row(page, "main")).to_contain_text(rc.client_id)
-    assert rc.client_secret not in page.content() and rc.jwt not in page.content()
+    shown = page.content()
+    assert not (rc.client_secret in shown or rc.jwt in shown), "the page shows a secret"
     assert_nowhere(stack, rc.client_secret, rc.jwt)
 
 
@@ -134,8 +137,10 @@ def test_an_account_that_cannot_read_the_audit_trail_is_refused_with_the_handler
     message = refusal_logged(stack)
     shown = form.get_by_text(message, exact=True)  # the handler's message, not splunkd's wrapper
     expect(shown).to_be_visible()
-    for secret in (values["client_secret"], rc.jwt):
-        assert secret not in form.inner_text()
+    shown = form.inner_text()
+    assert not any(s in shown for s in (values["client_secret"], rc.jwt)), (
+        "the dialog shows a secret"
+    )
     assert_nowhere(stack, values["client_secret"], rc.jwt)
     assert stack.splunkd.conf_stanza(ACCOUNT_CONF, "main") is None
     assert secrets_of(stack, "main") is None
@@ -159,8 +164,10 @@ def test_editing_an_account_validates_the_new_secret_and_keeps_the_stored_jwt(
 
     expect(form).to_be_hidden(timeout=TIMEOUT)
     assert rc.logins > logins
-    assert secrets_of(stack, "main") == {"client_secret": rc.client_secret, "jwt": rc.jwt}
-    assert stack.splunkd.conf_stanza(ACCOUNT_CONF, "main")["client_secret"] == "******"
+    stored_secrets = secrets_of(stack, "main") == {"client_secret": rc.client_secret, "jwt": rc.jwt}
+    assert stored_secrets, "secure storage does not hold the secrets typed"
+    masked = stack.splunkd.conf_stanza(ACCOUNT_CONF, "main")["client_secret"] == "******"
+    assert masked, "the conf holds the secret"
     assert_nowhere(stack, rc.client_secret, rc.jwt)  # the edit dialog got placeholders only
 
 
