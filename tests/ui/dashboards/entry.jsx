@@ -1,6 +1,6 @@
 // Renders one Dashboard Studio definition with Splunk's own dashboard framework, as Splunk Web's
 // view-only page does: SplunkThemeProvider > DashboardContextProvider(EnterpriseViewOnlyPreset) >
-// DashboardCore. The page (tests/ui/dashboards/harness.py) sets window.__harness =
+// DashboardCore. The page (tests/ui/dashboards/dashboard_page.py) sets window.__harness =
 // {definition, results} before this bundle loads; results maps each query text to the rows the
 // knowledge suite computed from the sample events (tests/ui/dashboards/compute_results.py).
 import React from 'react';

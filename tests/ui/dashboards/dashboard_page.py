@@ -7,10 +7,13 @@ opened. Shared by the browser tests and `make screenshots-dashboards`.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+import spl_pipeline
 
 HERE = Path(__file__).resolve().parent
 BUNDLE = HERE / "build" / "dashboards.js"
@@ -21,7 +24,9 @@ APP = "TA-ringcentral-audit"
 ORIGIN = "http://splunk-web.invalid"
 SPLUNKD = "/en-US/splunkd/__raw"
 CHROMIUM = "/usr/bin/chromium"
+MAKE_HINT = "run `make test-ui-dashboards` (it builds the add-on, the results and the bundle)"
 VIEWPORT = {"width": 1440, "height": 1000}
+LOAD_TIMEOUT_MS = 120_000
 
 # Splunk Web's server configuration ($C), the subset @splunk/splunk-utils reads.
 SPLUNK_WEB_CONFIG = {
@@ -86,6 +91,15 @@ CURRENT_CONTEXT = {
 }
 
 
+def timeparser_answer(url: str) -> Dict[str, str]:
+    """search/timeparser: each time= argument as an ISO time (what the picker shows per preset)."""
+    now = time.time()
+    answer = {}
+    for spec in parse_qs(urlsplit(url).query, keep_blank_values=True).get("time", []):
+        answer[spec] = spl_pipeline.iso(spl_pipeline.relative_time(now, spec))
+    return answer
+
+
 def page_html(view: str, definition: Mapping[str, Any], results: Mapping[str, Any]) -> str:
     boot = json.dumps({"definition": definition, "results": results}).replace("</", "<\\/")
     config = json.dumps(SPLUNK_WEB_CONFIG)
@@ -138,6 +152,9 @@ def open_view(
         elif path.startswith(SPLUNKD) and path.endswith("/authentication/current-context"):
             rendered.splunkd_calls.append(path)
             request_route.fulfill(status=200, json=CURRENT_CONTEXT)
+        elif path.startswith(SPLUNKD) and path.endswith("/search/timeparser"):
+            rendered.splunkd_calls.append(path)
+            request_route.fulfill(status=200, json=timeparser_answer(request.url))
         elif request.url.startswith("data:"):
             request_route.continue_()
         else:
@@ -145,12 +162,25 @@ def open_view(
             request_route.fulfill(status=404, body="not served by the test harness")
 
     page.route("**/*", route)
-    page.goto(f"{ORIGIN}/en-US/app/{APP}/{view}")
-    page.wait_for_function(
-        "() => window.__harness && window.__harness.requests.length > 0"
-        " && window.__harness.requests.every(r => r.requested)",
-        timeout=30_000,
-    )
-    page.wait_for_load_state("networkidle")
+    # Parsing the 14 MB bundle takes Chromium seconds, many more on a loaded machine.
+    page.goto(f"{ORIGIN}/en-US/app/{APP}/{view}", wait_until="commit")
+    try:
+        page.wait_for_function(
+            "() => { const r = (window.__harness && window.__harness.requests) || [];"
+            " return r.length > 0 && r.every(x => x.requested); }",
+            timeout=LOAD_TIMEOUT_MS,
+            polling=250,
+        )
+    except Exception as error:  # the test reports which data sources never asked
+        rendered.console_errors.append(f"harness: not every data source was requested: {error}")
+    page.wait_for_load_state("load", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_timeout(500)  # charts animate in after their data arrives
     return rendered
+
+
+def load_results() -> Dict[str, Any]:
+    """build/results.json (compute_results.py); {"views": [], "missing": why} if absent."""
+    if not RESULTS.exists():
+        return {"views": [], "missing": f"{RESULTS} does not exist: {MAKE_HINT}"}
+    return json.loads(RESULTS.read_text("utf-8"))
