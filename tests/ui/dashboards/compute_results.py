@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import spl_pipeline  # noqa: E402
+
 from tests.knowledge import checks, content, spl_search  # noqa: E402
 from tests.knowledge.search_time import ConfigError, SearchTime  # noqa: E402
 
@@ -73,12 +74,17 @@ def log_events(now: float) -> List[Dict[str, Any]]:
     return rows
 
 
-def time_range(definition: Mapping[str, Any], source: Mapping[str, Any], now: float) -> Tuple[Optional[float], Optional[float]]:
+def time_range(
+    definition: Mapping[str, Any], source: Mapping[str, Any], now: float
+) -> Tuple[Optional[float], Optional[float]]:
     """The default earliest/latest of a data source: its queryParameters or the view's defaults,
     with $token.earliest$ resolved from the default value of the input that sets the token."""
     params = source.get("options", {}).get("queryParameters") or (
-        definition.get("defaults", {}).get("dataSources", {}).get(source.get("type", ""), {})
-        .get("options", {}).get("queryParameters", {})
+        definition.get("defaults", {})
+        .get("dataSources", {})
+        .get(source.get("type", ""), {})
+        .get("options", {})
+        .get("queryParameters", {})
     )
     defaults = {}
     for item in definition.get("inputs", {}).values():
@@ -95,7 +101,9 @@ def time_range(definition: Mapping[str, Any], source: Mapping[str, Any], now: fl
     return out[0], out[1]
 
 
-def evaluate(query: str, events: List[Dict[str, Any]], macros: Mapping[str, str], ctx: spl_pipeline.Context) -> Dict[str, Any]:
+def evaluate(
+    query: str, events: List[Dict[str, Any]], macros: Mapping[str, str], ctx: spl_pipeline.Context
+) -> Dict[str, Any]:
     try:
         expr = spl_search.parse(content.base_search(query, macros))
         matching = [row for row in events if spl_search.matches(expr, _fields(row))]
@@ -122,7 +130,10 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
         for key, source in board.definition.get("dataSources", {}).items():
             query = source.get("options", {}).get("query", "")
             if source.get("type") != "ds.search":
-                sources[key] = {"query": query, "reason": f"data source type {source.get('type')} is not emulated"}
+                sources[key] = {
+                    "query": query,
+                    "reason": f"data source type {source.get('type')} is not emulated",
+                }
                 continue
             try:
                 ctx = spl_pipeline.Context(now, time_range(board.definition, source, now))
@@ -130,7 +141,14 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
                 sources[key] = {"query": query, "reason": f"time range: {error}"}
                 continue
             sources[key] = evaluate(query, events, macros, ctx)
-        views.append({"name": board.name, "problems": board.problems, "definition": board.definition, "sources": sources})
+        views.append(
+            {
+                "name": board.name,
+                "problems": board.problems,
+                "definition": board.definition,
+                "sources": sources,
+            }
+        )
     return {"generated_at": now, "app": str(app), "views": views}
 
 
@@ -147,7 +165,10 @@ def main(argv: List[str]) -> int:
     out.write_text(json.dumps(result, indent=1), "utf-8")
     for view in result["views"]:
         for key, source in view["sources"].items():
-            state = source.get("reason") or f"{len(source['columns'][0]) if source['columns'] else 0} rows from {source['matched']} events"
+            state = (
+                source.get("reason")
+                or f"{len(source['columns'][0]) if source['columns'] else 0} rows from {source['matched']} events"
+            )
             print(f"{view['name']}.{key}: {state}")
     return 0
 

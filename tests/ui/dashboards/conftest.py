@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dashboard_page as page_harness  # noqa: E402
+import dashboard_page as page_harness
 
 MAKE_HINT = page_harness.MAKE_HINT
 
@@ -30,7 +30,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(page_harness.CHROMIUM).exists():
-        pytest.fail(f"{page_harness.CHROMIUM} is missing: apt-get install chromium fonts-dejavu-core")
+        pytest.fail(
+            f"{page_harness.CHROMIUM} is missing: apt-get install chromium fonts-dejavu-core"
+        )
     if not page_harness.BUNDLE.exists():
         pytest.fail(f"{page_harness.BUNDLE} is missing: {MAKE_HINT}")
     with sync_playwright() as playwright:

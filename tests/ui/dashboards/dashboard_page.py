@@ -126,6 +126,8 @@ def open_view(
     context: Any, view: str, definition: Mapping[str, Any], results: Mapping[str, Any]
 ) -> Rendered:
     """A new page of the browser context showing the view; returns once its panels settled."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page = context.new_page()
     rendered = Rendered(page)
     html = page_html(view, definition, results)
@@ -171,7 +173,7 @@ def open_view(
             timeout=LOAD_TIMEOUT_MS,
             polling=250,
         )
-    except Exception as error:  # the test reports which data sources never asked
+    except PlaywrightError as error:  # the test reports which data sources never asked
         rendered.console_errors.append(f"harness: not every data source was requested: {error}")
     page.wait_for_load_state("load", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dashboard_page as page_harness  # noqa: E402
+import dashboard_page as page_harness
 
 
 def main(out: Path) -> int:
@@ -20,14 +20,21 @@ def main(out: Path) -> int:
         return 1
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=page_harness.CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(
+            executable_path=page_harness.CHROMIUM, args=["--no-sandbox"]
+        )
         try:
             context = browser.new_context(viewport=page_harness.VIEWPORT)
             for view in results["views"]:
                 queries = {s["query"]: s for s in view["sources"].values()}
-                rendered = page_harness.open_view(context, view["name"], view["definition"], queries)
+                rendered = page_harness.open_view(
+                    context, view["name"], view["definition"], queries
+                )
                 if rendered.console_errors or rendered.unanswered:
-                    print(f"{view['name']}: {rendered.console_errors + rendered.unanswered}", file=sys.stderr)
+                    print(
+                        f"{view['name']}: {rendered.console_errors + rendered.unanswered}",
+                        file=sys.stderr,
+                    )
                     return 1
                 target = out / f"{view['name']}.png"
                 rendered.page.screenshot(path=str(target), full_page=True)

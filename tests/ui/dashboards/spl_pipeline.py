@@ -13,7 +13,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 Row = Dict[str, Any]
 
@@ -89,9 +89,9 @@ def relative_time(now: float, spec: str) -> float:
         return now
     if re.fullmatch(r"\d+(\.\d+)?", spec):
         return float(spec)
-    match = re.fullmatch(r"([+-]\d+)(s|sec|m|min|h|d|w)?(?:@(s|m|h|d|w0|w))?", spec) or re.fullmatch(
-        r"()()@(s|m|h|d|w0|w)", spec
-    )
+    match = re.fullmatch(
+        r"([+-]\d+)(s|sec|m|min|h|d|w)?(?:@(s|m|h|d|w0|w))?", spec
+    ) or re.fullmatch(r"()()@(s|m|h|d|w0|w)", spec)
     if not match:
         raise Unsupported(f"relative time {spec!r}")
     amount, unit, snap = match.groups()
@@ -184,7 +184,13 @@ class _Parser:
             raise Unsupported(f"unexpected {self.peek()[1]!r} in eval expression")
         return expr
 
-    LEVELS = [("OR",), ("AND",), ("=", "==", "!=", "<", ">", "<=", ">="), ("+", "-", "."), ("*", "/", "%")]
+    LEVELS: ClassVar[List[Tuple[str, ...]]] = [
+        ("OR",),
+        ("AND",),
+        ("=", "==", "!=", "<", ">", "<=", ">="),
+        ("+", "-", "."),
+        ("*", "/", "%"),
+    ]
 
     def binary(self, level: int) -> Expr:
         if level == len(self.LEVELS):
@@ -385,7 +391,7 @@ def _extreme(values: List[Any], pick: Callable[..., Any]) -> Any:
     numbers = [number(v) for v in values]
     if all(n is not None for n in numbers):
         return pick(numbers)
-    return pick((str(render(v)) for v in values))
+    return pick(str(render(v)) for v in values)
 
 
 def _aggregate(agg: Aggregation, rows: List[Row]) -> Any:
@@ -464,7 +470,7 @@ def _groups(rows: List[Row], by: List[str]) -> Dict[Tuple[Any, ...], List[Row]]:
             if not values:
                 keys = []
                 break
-            keys = [key + (render(v),) for key in keys for v in values]
+            keys = [(*key, render(v)) for key in keys for v in values]
         for key in keys:
             groups.setdefault(key, []).append(row)
     return groups
@@ -507,7 +513,7 @@ def cmd_eventstats(table: Table, args: str, ctx: Context) -> Table:
 
 
 def iso(epoch: float) -> str:
-    millis = int(round(epoch * 1000)) % 1000
+    millis = round(epoch * 1000) % 1000
     return time.strftime(f"%Y-%m-%dT%H:%M:%S.{millis:03d}+00:00", time.gmtime(epoch))
 
 
@@ -553,7 +559,12 @@ def cmd_timechart(table: Table, args: str, ctx: Context) -> Table:
         row = {"_time": iso(bucket)}
         members = in_bucket[bucket]
         for series in kept:
-            chosen = [r for r in members if series in [render(v) for v in values_of(r.get(field))] or (series == "NULL" and not values_of(r.get(field)))]
+            chosen = [
+                r
+                for r in members
+                if series in [render(v) for v in values_of(r.get(field))]
+                or (series == "NULL" and not values_of(r.get(field)))
+            ]
             value = _aggregate(agg, chosen)
             row[series] = 0.0 if value is None and agg.function == "count" else value
         if other:
@@ -696,6 +707,7 @@ def run(segments: Sequence[str], events: List[Row], ctx: Context) -> Table:
 
 def as_results(table: Table) -> Dict[str, Any]:
     """Columnar form, as Dashboard Studio's data sources hand results to visualizations."""
+
     def cell(name: str, value: Any) -> Any:
         # Splunk's results carry _time as an ISO 8601 string, which the visualizations format
         when = number(value) if name == "_time" else None
