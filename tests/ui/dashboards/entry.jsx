@@ -10,6 +10,9 @@ import { DashboardContextProvider } from '@splunk/dashboard-context';
 import DashboardCore from '@splunk/dashboard-core';
 import EnterpriseViewOnlyPreset from '@splunk/dashboard-presets/EnterpriseViewOnlyPreset';
 import TestDataSource from '@splunk/datasources/TestDataSource';
+import { DashboardValidator } from '@splunk/dashboard-validation';
+import { createSchemaBasedOnPresets } from '@splunk/dashboard-definition';
+import { migrateToTabsLayout } from '@splunk/dashboard-utils';
 
 const harness = window.__harness;
 // What each data source asked for and whether it was answered: read by the test.
@@ -59,6 +62,22 @@ const preset = {
         'ds.chain': UnsupportedDataSource,
         'ds.savedSearch': UnsupportedDataSource,
     },
+};
+
+// Splunk's dashboard schema extended with the option schema of every visualization, data source,
+// input and layout of the preset (needs a DOM, hence here rather than in validate.js): wrong
+// option types are caught. Returns the list of errors, or null.
+harness.validate = () => {
+    const migration = migrateToTabsLayout({ definition: harness.definition });
+    if (!migration.success) {
+        return [{ message: `cannot migrate to the tabs layout: ${migration.reason}` }];
+    }
+    const validator = new DashboardValidator();
+    const schemaError = validator.setSchema(createSchemaBasedOnPresets(EnterpriseViewOnlyPreset));
+    if (schemaError) {
+        return [{ message: `schema: ${schemaError}` }];
+    }
+    return validator.validate(migration.definition) || null;
 };
 
 createRoot(document.getElementById('root')).render(

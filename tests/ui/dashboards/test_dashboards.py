@@ -106,7 +106,9 @@ PANELS_JS = """() => {
         header: [...item.querySelectorAll('[data-test="main-table"] thead th')].map(c => c.innerText.trim()),
         firstRow: [...item.querySelectorAll('[data-test="main-table"] tbody tr:first-child td')]
           .map(c => c.innerText.trim()),
-        chart: Boolean(item.querySelector('[data-test="charting-container"] svg, [data-test="charting-container"] canvas')),
+        chart: Boolean(item.querySelector('[data-test="charting-container"] svg')),
+        chartText: [...item.querySelectorAll('[data-test="charting-container"] svg text')]
+          .map(t => t.textContent.trim()),
       };
     }),
   };
@@ -140,6 +142,14 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
     return problems
 
 
+def _label_of(text: str, name: str) -> bool:
+    """A chart label shows the name, whole or cut with an ellipsis."""
+    for ellipsis in ("...", "\u2026"):
+        if text.endswith(ellipsis) and len(text) > len(ellipsis):
+            return name.startswith(text[: -len(ellipsis)])
+    return text == name
+
+
 def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]:
     """What the panel shows is what was computed (so a wrong or empty panel is caught)."""
     computed_rows = len(source["columns"][0]) if source.get("columns") else 0
@@ -164,7 +174,16 @@ def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]
             if isinstance(col[0], str) and not name.startswith("_") and shown.get(name) != col[0]
         ]
         return [f"first row: {', '.join(wrong)}"] if wrong else []
-    return [] if item["chart"] else ["no chart drawn"]
+    if not item["chart"]:
+        return ["no chart drawn"]
+    # a chart names its series (legend) or, for a pie, its slices: at least one computed name
+    series = [name for name in fields if not name.startswith("_")][
+        1 if item["type"] == "splunk.pie" else 0 :
+    ]
+    names = set(series) | ({str(v) for v in columns[0]} if item["type"] == "splunk.pie" else set())
+    if not any(_label_of(text, name) for text in item["chartText"] for name in names):
+        return [f"chart shows none of {sorted(names)[:5]}: {item['chartText'][:8]}"]
+    return []
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=_ids)
@@ -181,6 +200,10 @@ def test_view_renders_every_panel_with_its_results(computed, browser_context, vi
     problems = _panel_problems(view, page.evaluate(PANELS_JS))
     problems += [f"not answered: {r['query']}" for r in requests if not r["answered"]]
     problems += [f"never requested: {q}" for q in sorted(queries - {r["query"] for r in requests})]
+    schema_errors = page.evaluate("window.__harness.validate()")
+    problems += [
+        f"preset schema: {e.get('instancePath')} {e['message']}" for e in schema_errors or []
+    ]
     problems += _time_picker_problems(rendered)
     problems += [f"console: {e}" for e in rendered.console_errors]
     problems += [f"unanswered request: {u}" for u in rendered.unanswered]
