@@ -47,12 +47,12 @@ $(UI_DASH_BUNDLE): $(UI_DASH)/entry.jsx $(UI_DASH)/node_modules/.installed
 
 # Results of every ds.search of the built views, from the samples (in the knowledge venv).
 ui-dashboards-results: build knowledge-venv
-	$(KNOWLEDGE_PY) $(UI_DASH)/compute_results.py $(ADDON_OUT) $(UI_DASH_RESULTS) >/dev/null
+	$(KNOWLEDGE_PY) $(UI_DASH)/compute_results.py $(ADDON_OUT) $(UI_DASH_RESULTS)
 
-test-ui-dashboards: ui-dashboards-results $(UI_DASH_BUNDLE) $(UI_DASH_VENV)/.installed
+test-ui-dashboards: ui-dashboards-system ui-dashboards-results $(UI_DASH_BUNDLE) $(UI_DASH_VENV)/.installed
 	$(UI_DASH_VENV)/bin/python -m pytest -p no:cacheprovider $(UI_DASH) -q
 
-screenshots-dashboards: ui-dashboards-results $(UI_DASH_BUNDLE) $(UI_DASH_VENV)/.installed
+screenshots-dashboards: ui-dashboards-system ui-dashboards-results $(UI_DASH_BUNDLE) $(UI_DASH_VENV)/.installed
 	$(UI_DASH_VENV)/bin/python $(UI_DASH)/screenshots.py $(DASHBOARD_IMAGES)
 
 lock-ui-dashboards: $(UI_DASH_VENV)/.installed

@@ -163,13 +163,19 @@ def main(argv: List[str]) -> int:
     result = compute(app, time.time())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1), "utf-8")
+    evaluated = 0
     for view in result["views"]:
         for key, source in view["sources"].items():
+            if "reason" not in source and source["columns"] and source["columns"][0]:
+                evaluated += 1
+                continue
             state = (
                 source.get("reason")
                 or f"{len(source['columns'][0]) if source['columns'] else 0} rows from {source['matched']} events"
             )
             print(f"{view['name']}.{key}: {state}")
+    views = len(result["views"])
+    print(f"dashboard results: {evaluated} data sources of {views} views computed from the samples")
     return 0
 
 
