@@ -50,7 +50,7 @@ ui-dashboards-results: build knowledge-venv
 	$(KNOWLEDGE_PY) $(UI_DASH)/compute_results.py $(ADDON_OUT) $(UI_DASH_RESULTS)
 
 test-ui-dashboards: ui-dashboards-system ui-dashboards-results $(UI_DASH_BUNDLE) $(UI_DASH_VENV)/.installed
-	$(UI_DASH_VENV)/bin/python -m pytest -p no:cacheprovider $(UI_DASH) -q
+	$(UI_DASH_VENV)/bin/python -m pytest -p no:cacheprovider $(UI_DASH) -q --durations=6
 
 screenshots-dashboards: ui-dashboards-system ui-dashboards-results $(UI_DASH_BUNDLE) $(UI_DASH_VENV)/.installed
 	$(UI_DASH_VENV)/bin/python $(UI_DASH)/screenshots.py $(DASHBOARD_IMAGES)
