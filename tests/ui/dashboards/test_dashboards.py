@@ -105,6 +105,8 @@ PANELS_JS = """() => {
         waiting: Boolean(item.querySelector('[data-test="viz-waiting-for-input"]')),
         message: (item.querySelector('[data-test="viz-waiting-for-input-message"]') || {}).innerText || '',
         text: item.innerText,
+        status: [...item.querySelectorAll('[data-test="status-icon-container"]')]
+          .map(c => c.innerText.trim()).filter(Boolean).join(' '),
         tableRows: item.querySelectorAll('[data-test="main-table"] tbody tr').length,
         header: [...item.querySelectorAll('[data-test="main-table"] thead th')].map(c => c.innerText.trim()),
         firstRow: [...item.querySelectorAll('[data-test="main-table"] tbody tr:first-child td')]
@@ -137,6 +139,8 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
         viz = definition["visualizations"][key]
         ds_key = viz.get("dataSources", {}).get("primary", "")
         source = view["sources"].get(ds_key, {})
+        if item["status"] and not item["waiting"] and computed_rows_of(source):
+            problems.append(f"{key}: status {item['status']!r}")
         if item["waiting"]:
             if (view["name"], ds_key) not in ALLOWED_UNEVALUATED:
                 problems.append(f"{key}: shows no data: {item['message'] or 'placeholder'}")
@@ -144,6 +148,10 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
         item["allowed_empty"] = (view["name"], ds_key) in ALLOWED_EMPTY
         problems += [f"{key}: {p}" for p in _content_problems(item, source)]
     return problems
+
+
+def computed_rows_of(source: Dict[str, Any]) -> int:
+    return len(source["columns"][0]) if source.get("columns") else 0
 
 
 def _label_of(text: str, name: str) -> bool:
@@ -156,7 +164,7 @@ def _label_of(text: str, name: str) -> bool:
 
 def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]:
     """What the panel shows is what was computed (so a wrong or empty panel is caught)."""
-    computed_rows = len(source["columns"][0]) if source.get("columns") else 0
+    computed_rows = computed_rows_of(source)
     if item["type"] == "splunk.table" and (item["tableRows"] > 0) != (computed_rows > 0):
         return [f"shows {item['tableRows']} rows, computed {computed_rows}"]
     if not computed_rows:
