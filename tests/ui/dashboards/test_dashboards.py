@@ -92,15 +92,18 @@ PANELS_JS = """() => {
   const canvas = document.querySelector('[data-test="canvas"]');
   const box = canvas.getBoundingClientRect();
   return {
-    canvas: {width: Number(canvas.dataset.width), height: Number(canvas.dataset.height),
+    canvas: {width: Number(canvas.dataset.width || box.width),
+             height: Number(canvas.dataset.height || box.height),
              top: box.top, bottom: box.bottom, left: box.left, right: box.right},
-    items: [...document.querySelectorAll('[data-test="absolute-item"]')].map(item => {
-      const viz = item.querySelector('[data-test="viz-item"]');
+    // every visualization; its absolute-layout box when there is one (other layouts: itself)
+    items: [...document.querySelectorAll('[data-test="viz-item"]')].map(viz => {
+      const item = viz.closest('[data-test="absolute-item"]') || viz;
       const rect = item.getBoundingClientRect();
+      const number = (value) => value === undefined ? null : Number(value);
       return {
-        id: viz ? viz.dataset.id : null, type: viz ? viz.dataset.vizType : null,
-        x: Number(item.dataset.x), y: Number(item.dataset.y),
-        w: Number(item.dataset.w), h: Number(item.dataset.h),
+        id: viz.dataset.id, type: viz.dataset.vizType,
+        x: number(item.dataset.x), y: number(item.dataset.y),
+        w: number(item.dataset.w), h: number(item.dataset.h),
         top: rect.top, bottom: rect.bottom, left: rect.left, right: rect.right,
         waiting: Boolean(item.querySelector('[data-test="viz-waiting-for-input"]')),
         message: (item.querySelector('[data-test="viz-waiting-for-input-message"]') || {}).innerText || '',
@@ -129,7 +132,9 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
         problems.append(f"{key}: not rendered")
     for item in panels["items"]:
         key = item["id"]
-        if item["y"] + item["h"] > canvas["height"] or item["x"] + item["w"] > canvas["width"]:
+        if item["h"] is None:
+            pass  # not an absolute layout: only the drawn position is checked
+        elif item["y"] + item["h"] > canvas["height"] or item["x"] + item["w"] > canvas["width"]:
             problems.append(
                 f"{key}: ends at x={item['x'] + item['w']}, y={item['y'] + item['h']}, outside "
                 f"the {canvas['width']}x{canvas['height']} canvas"
