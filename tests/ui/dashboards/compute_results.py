@@ -1,0 +1,183 @@
+"""Results of every ds.search of every Dashboard Studio view of the BUILT add-on, derived from the
+sample events: the base search (macros expanded) matched by the knowledge suite against the
+samples run through the built add-on's search-time configuration, then the query's transforming
+commands applied by spl_pipeline. Written as JSON for the browser tests, which serve it to
+Splunk's dashboard framework.
+
+Run in .venv-knowledge (pytest-splunk-addon loads the samples):
+    python tests/ui/dashboards/compute_results.py output/TA-ringcentral-audit OUT.json
+
+Time: the samples are indexed "now" (their ##timestamp## tokens fall in the last 10 minutes, as
+pytest-splunk-addon ingests them; _indextime is the time of this run). The add-on's log lines
+(tests/knowledge/data/addon_log_lines.txt) keep their spacing but are shifted so the last one
+was written 5 minutes ago. timechart covers each view's default time range.
+A query that cannot be evaluated gets a "reason" instead of results: never made-up rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import spl_pipeline  # noqa: E402
+
+from tests.knowledge import checks, content, spl_search  # noqa: E402
+from tests.knowledge.search_time import ConfigError, SearchTime  # noqa: E402
+
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
+EVENT_TIME = "%Y-%m-%dT%H:%M:%S"
+
+
+def _row(fields: Mapping[str, Tuple[str, ...]]) -> Dict[str, Any]:
+    return {k: (v[0] if len(v) == 1 else list(v)) for k, v in fields.items() if v}
+
+
+def audit_events(app: Path, now: float) -> List[Dict[str, Any]]:
+    config = SearchTime(app)
+    rows = []
+    for sample in checks.samples(checks.PACKAGE):
+        event = config.run(sample.raw, checks.INDEX_METADATA)
+        row = _row(event.search_fields())
+        stamp = json.loads(sample.raw)["eventTime"]
+        row["_time"] = float(calendar.timegm(time.strptime(stamp[:19], EVENT_TIME)))
+        row["_indextime"] = float(int(now))
+        row["_raw"] = sample.raw
+        rows.append(row)
+    return rows
+
+
+def log_events(now: float) -> List[Dict[str, Any]]:
+    lines = [line for line in checks.LOG_SAMPLE.read_text("utf-8").splitlines() if line.strip()]
+    parsed = content.log_events(checks.LOG_SAMPLE)
+    times = []
+    for line in lines:
+        match = LOG_TIME.match(line)
+        if not match:
+            raise ValueError(f"log line without a timestamp: {line[:60]!r}")
+        stamp = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+        times.append(stamp + int(match.group(2)) / 1000)
+    shift = (now - 300) - max(times)
+    rows = []
+    for line, fields, when in zip(lines, parsed, times):
+        row = _row(fields)
+        row.update(_time=when + shift, _indextime=when + shift, _raw=line)
+        rows.append(row)
+    return rows
+
+
+def time_range(
+    definition: Mapping[str, Any], source: Mapping[str, Any], now: float
+) -> Tuple[Optional[float], Optional[float]]:
+    """The default earliest/latest of a data source: its queryParameters or the view's defaults,
+    with $token.earliest$ resolved from the default value of the input that sets the token."""
+    params = source.get("options", {}).get("queryParameters") or (
+        definition.get("defaults", {})
+        .get("dataSources", {})
+        .get(source.get("type", ""), {})
+        .get("options", {})
+        .get("queryParameters", {})
+    )
+    defaults = {}
+    for item in definition.get("inputs", {}).values():
+        options = item.get("options", {})
+        if item.get("type") == "input.timerange" and options.get("token"):
+            earliest, _, latest = str(options.get("defaultValue", "")).partition(",")
+            defaults[f"${options['token']}.earliest$"] = earliest
+            defaults[f"${options['token']}.latest$"] = latest
+    out = []
+    for key in ("earliest", "latest"):
+        spec = params.get(key)
+        spec = defaults.get(spec, spec)
+        out.append(None if spec is None else spl_pipeline.relative_time(now, spec))
+    return out[0], out[1]
+
+
+def evaluate(
+    query: str, events: List[Dict[str, Any]], macros: Mapping[str, str], ctx: spl_pipeline.Context
+) -> Dict[str, Any]:
+    try:
+        expr = spl_search.parse(content.base_search(query, macros))
+        matching = [row for row in events if spl_search.matches(expr, _fields(row))]
+        segments = spl_search.split_outside_quotes(query, "|")[1:]
+        table = spl_pipeline.run(segments, matching, ctx)
+    except (spl_search.SearchError, spl_pipeline.Unsupported, ConfigError) as error:
+        return {"query": query, "reason": f"{type(error).__name__}: {error}"}
+    return {"query": query, "matched": len(matching), **spl_pipeline.as_results(table)}
+
+
+def _fields(row: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
+    return {k: tuple(str(x) for x in spl_pipeline.values_of(v)) for k, v in row.items()}
+
+
+def compute(app: Path, now: float) -> Dict[str, Any]:
+    macros = content.macro_definitions(app)
+    events = audit_events(app, now) + log_events(now)
+    views = []
+    for path in content.views(app):
+        board = content.load_dashboard(path)
+        if board.root_attrs.get("version") != "2":
+            continue  # UCC's own pages (configuration, inputs, dashboard): tests/ui's other half
+        sources = {}
+        for key, source in board.definition.get("dataSources", {}).items():
+            query = source.get("options", {}).get("query", "")
+            if source.get("type") != "ds.search":
+                sources[key] = {
+                    "query": query,
+                    "reason": f"data source type {source.get('type')} is not emulated",
+                }
+                continue
+            try:
+                ctx = spl_pipeline.Context(now, time_range(board.definition, source, now))
+            except spl_pipeline.Unsupported as error:
+                sources[key] = {"query": query, "reason": f"time range: {error}"}
+                continue
+            sources[key] = evaluate(query, events, macros, ctx)
+        views.append(
+            {
+                "name": board.name,
+                "problems": board.problems,
+                "definition": board.definition,
+                "sources": sources,
+            }
+        )
+    return {"generated_at": now, "app": str(app), "views": views}
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    app, out = Path(argv[1]), Path(argv[2])
+    if not (app / "default" / "data" / "ui" / "views").is_dir():
+        print(f"{app} has no default/data/ui/views: run `make build` first", file=sys.stderr)
+        return 2
+    result = compute(app, time.time())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1), "utf-8")
+    evaluated = 0
+    for view in result["views"]:
+        for key, source in view["sources"].items():
+            if "reason" not in source and source["columns"] and source["columns"][0]:
+                evaluated += 1
+                continue
+            state = (
+                source.get("reason")
+                or f"{len(source['columns'][0]) if source['columns'] else 0} rows from {source['matched']} events"
+            )
+            print(f"{view['name']}.{key}: {state}")
+    views = len(result["views"])
+    print(f"dashboard results: {evaluated} data sources of {views} views computed from the samples")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
