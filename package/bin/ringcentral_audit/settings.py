@@ -314,13 +314,23 @@ def _number(raw: Mapping[str, Any], key: str, default: float, low: int, high: in
 
 
 def _action_ids(raw: Mapping[str, Any], key: str) -> Tuple[str, ...]:
-    items = [part for part in _ACTION_SEPARATORS.split(str(raw.get(key) or "")) if part]
+    """The actionIds of ``key``, as the page's ACTION_IDS_PATTERN (and 4096-character limit)
+    accept them: ids of letters, digits and _ . : -, separated by commas, semicolons or spaces."""
+    text = str(raw.get(key) or "")
+    items = [part for part in _ACTION_SEPARATORS.split(text) if part]
+    if len(text) > 4096:
+        raise ConfigError(f"{key} is longer than 4096 characters: list fewer actionIds.")
     for item in items:
         if not _ACTION_ID.match(item):
             raise ConfigError(
-                f"{key}: {_shown(item, 60)!r} is not an actionId (letters, digits and _ only, "
-                "e.g. CHANGE_USER_ROLE); separate several with commas."
+                f"{key}: {_shown(item, 60)!r} is not an actionId (letters, digits and _ . : - "
+                "only, e.g. CHANGE_USER_ROLE); separate several with commas."
             )
+    if text.strip() and not items:
+        raise ConfigError(
+            f"{key} holds separators but no actionId: enter actionIds such as CHANGE_USER_ROLE, "
+            "or leave it empty."
+        )
     return tuple(dict.fromkeys(items))
 
 
