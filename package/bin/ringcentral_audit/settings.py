@@ -60,6 +60,9 @@ class Account:
     def __post_init__(self) -> None:
         SECRETS.add_pair(self.client_id, self.client_secret)  # the SDK's Basic header
         SECRETS.add(self.jwt)
+        # The client ID is where a client secret is most often pasted by mistake, and a server
+        # that refuses it may echo it: messages name it masked (errors.mask), logs never in full.
+        SECRETS.add(self.client_id)
 
     def fingerprint(self) -> str:
         """A one-way digest of the credentials: a cached token is reused only for the same ones."""
@@ -221,6 +224,7 @@ def parse_account(raw: Mapping[str, Any], now: float) -> Account:
     # Registered before any check, so that no refusal below can carry them.
     SECRETS.add_pair(client_id, secret)
     SECRETS.add(jwt)
+    SECRETS.add(client_id)  # see Account
     if not client_id:
         raise ConfigError(
             "Client ID is empty: copy it from the RingCentral app's Credentials page."
