@@ -179,6 +179,13 @@ CASES = [
         account={"client_id": CLIENT_SECRET, "client_secret": CLIENT_ID},
     ),
     Case(
+        "client ID too long for the page's validator",
+        "String length should be between 1 and 200",
+        account={"client_id": "X" * 201},
+        network=False,
+        leaks_unredacted=False,
+    ),
+    Case(
         "expired JWT (seen locally)",
         "expired on",
         account={"jwt": EXPIRED_JWT},
