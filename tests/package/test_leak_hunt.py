@@ -211,6 +211,13 @@ CASES = [
         lead="body",
         leaks_unredacted=False,  # a non-JSON body is never quoted
     ),
+    Case(
+        "token answer that is not JSON, echoing the request",
+        "could not be validated",
+        token="200_text",
+        lead="decoded_body",
+        leaks_unredacted=False,
+    ),
     Case("search refused, echoed", "refused the search", search="403_echo", lead="bare"),
     Case("search rejected, echoed", "rejected the search", search="400_echo", lead="header"),
     Case("access token refused twice, echoed", "access token", search="401_echo", lead="bare"),
