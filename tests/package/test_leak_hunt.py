@@ -146,10 +146,12 @@ class Case:
     expected: str  # words of the REST answer / the input's error
     token: str = "ok"
     search: str = "ok"
-    url: str = "{rc}"
-    account: Dict[str, str] = field(default_factory=dict)
-    proxy: Optional[Dict[str, str]] = None  # the Proxy tab's stanza; proxy_url "hostile" = echo
-    scope: str = "ReadAuditTrail"
+    url: str = field(default="{rc}", repr=False)  # reports never show a canary
+    account: Dict[str, str] = field(default_factory=dict, repr=False)
+    proxy: Optional[Dict[str, str]] = field(
+        default=None, repr=False
+    )  # the Proxy tab's stanza; proxy_url "hostile" = echo
+    scope: str = field(default="ReadAuditTrail", repr=False)
     network: bool = True  # whether any request may reach RingCentral or a proxy
     cached: bool = False  # the built input starts with a cached token of these credentials
     lead: str = "pair"  # what the hostile server echoes first (see tests/package/hostile.py)
