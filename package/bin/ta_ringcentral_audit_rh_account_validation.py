@@ -48,7 +48,9 @@ PLACEHOLDERS = ("******", "********")
 
 
 def get_logger() -> logging.Logger:
-    """The handler's log file, $SPLUNK_HOME/var/log/splunk/<LOGGER_NAME>.log, with redaction."""
+    """The handler's log file, $SPLUNK_HOME/var/log/splunk/<LOGGER_NAME>.log, with redaction;
+    the root logger too (libraries' warnings reach splunkd.log through it)."""
+    protect(logging.getLogger())
     return protect(log.Logs().get_logger(LOGGER_NAME))
 
 

@@ -156,6 +156,9 @@ class Case:
     cached: bool = False  # the built input starts with a cached token of these credentials
     lead: str = "pair"  # what the hostile server echoes first (see tests/package/hostile.py)
     pad: int = 0
+    # (route regex, method): splunkd answers the first such call 500 with a message that echoes
+    # the session key, the client secret and the JWT (solnlib retries it)
+    splunkd_fault: Optional[Tuple[str, str]] = None
     leaks_unredacted: bool = True  # whether a leak shows when redaction is off
 
 
@@ -234,6 +237,16 @@ CASES = [
         "token in the scope",
         "ReadAuditTrail permission",
         scope=f"ReadAccounts {ACCESS_TOKEN}",
+    ),
+    Case(
+        "splunkd echoes the session key and secrets when the proxy is read (retried)",
+        "saved",
+        splunkd_fault=("ta_ringcentral_audit_settings", "GET"),
+    ),
+    Case(
+        "splunkd echoes the secrets when they are stored (retried)",
+        "saved",
+        splunkd_fault=("storage/passwords", "POST"),
     ),
     Case(
         "unreachable host",
@@ -458,6 +471,11 @@ def create_account(module: types.ModuleType, scene: Scene, case: Case) -> None:
 
 def run_account_case(handlers: Any, scene: Scene, case: Case) -> None:
     module, _ = handlers
+    if case.splunkd_fault is not None:
+        pattern, method = case.splunkd_fault
+        echo = f"Bad request: Authorization: Splunk {scene.splunkd.session_key} body: "
+        echo += f"client_secret={quote(CLIENT_SECRET)}&jwt={JWT}"
+        scene.splunkd.inject_fault(pattern, 500, method=method, times=1, message=echo)
     with Hostile(as_proxy=True) as proxy:
         scene.proxy = proxy  # type: ignore[attr-defined]
         scene.rc.token, scene.rc.search, scene.rc.scope = case.token, case.search, case.scope
@@ -476,7 +494,8 @@ def test_no_account_handler_path_leaks_a_secret(
 
     (answer,) = scene.answers
     assert case.expected in answer, answer
-    assert scene.splunkd.conf_stanza(ACCOUNT_CONF, "leak") is None  # refused, not saved
+    if answer != "saved":
+        assert scene.splunkd.conf_stanza(ACCOUNT_CONF, "leak") is None  # refused, not saved
     assert hunt(scene.texts(capfd, caplog), scene.splunkd.session_key) == []
 
 

@@ -205,7 +205,15 @@ class RedactingFilter(logging.Filter):
 
 
 def protect(logger: logging.Logger) -> logging.Logger:
-    """Put every handler of ``logger`` behind a RedactingFilter (once); returns the logger."""
+    """Put ``logger`` and every handler of it behind a RedactingFilter (once); returns the logger.
+
+    The logger's own filter covers records logged on it even when they end up in handlers added
+    later or in logging's last resort (stderr, which splunkd copies to splunkd.log): protecting
+    the root logger covers ``logging.warning(...)`` calls in libraries (solnlib's retries log
+    tracebacks that may quote splunkd's answer).
+    """
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
     for handler in logger.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
