@@ -22,6 +22,7 @@ from ringcentral_audit.errors import (
     ConfigError,
     RedactingFilter,
     mask,
+    protect,
 )
 from ringcentral_audit.settings import (
     ACTION_IDS_PATTERN,
@@ -92,6 +93,20 @@ def test_logging_filter_redacts_messages_arguments_and_tracebacks():
         log.removeHandler(handler)
     assert records and all("tb-secret-4242" not in r for r in records)
     assert "ValueError" in records[1]
+
+
+def test_protecting_the_root_logger_redacts_what_libraries_log_through_it(caplog):
+    SECRETS.add("lib-warn-secret-77")
+    root = logging.getLogger()
+    before = list(root.filters)
+    try:
+        protect(root)
+        protect(root)  # once only
+        assert sum(isinstance(f, RedactingFilter) for f in root.filters) == 1
+        logging.warning("Run function: x failed: %s", "HTTP 500 -- lib-warn-secret-77")
+    finally:
+        root.filters[:] = before
+    assert "lib-warn-secret-77" not in caplog.text and "HTTP 500" in caplog.text
 
 
 def test_account_requires_https_except_for_a_loopback_test_server():
