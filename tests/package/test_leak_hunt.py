@@ -581,6 +581,12 @@ MODINPUT_CASES = [
         token="401_echo",
         account={"client_id": CLIENT_SECRET, "client_secret": CLIENT_ID},
     ),
+    Case(
+        "run: token endpoint server error echoing the request (retried)",
+        "server error",
+        token="503_echo",
+        lead="header",
+    ),
     Case("run: JWT refused, echoed", "refused the JWT", token="400_echo", lead="decoded_body"),
     Case("run: search refused, echoed", "refused the search", search="403_echo", lead="bare"),
     Case("run: cached token refused twice, echoed", "access token", search="401_echo", cached=True),
