@@ -48,7 +48,9 @@ PLACEHOLDERS = ("******", "********")
 
 
 def get_logger() -> logging.Logger:
-    """The handler's log file, $SPLUNK_HOME/var/log/splunk/<LOGGER_NAME>.log, with redaction."""
+    """The handler's log file, $SPLUNK_HOME/var/log/splunk/<LOGGER_NAME>.log, with redaction;
+    the root logger too (libraries' warnings reach splunkd.log through it)."""
+    protect(logging.getLogger())
     return protect(log.Logs().get_logger(LOGGER_NAME))
 
 
@@ -101,17 +103,34 @@ def delete_cached_token(session_key: str, account_name: str) -> None:
         pass
 
 
+def _redacted(error: RestError) -> RestError:
+    """The same REST error with any secret (e.g. echoed by splunkd) taken out of its message."""
+    return RestError(error.status, SECRETS.redact(str(error.message)))
+
+
 class AccountValidationHandler(AdminExternalHandler):
-    """Accounts endpoint: validates on create and edit, then saves as UCC's handler does."""
+    """Accounts endpoint: validates on create and edit, then saves as UCC's handler does.
+
+    Order of checks, all before any request to RingCentral: the library's own parse (it refuses
+    a URL with user:password@ and says where credentials belong), then the page's field
+    validators (globalConfig.json, as UCC's handler would run them), then the login.
+    """
 
     def handleCreate(self, confInfo: Any) -> None:
-        self.check_account(merge_account(self.payload, None))
-        AdminExternalHandler.handleCreate(self, confInfo)
+        self.check_account(merge_account(self.payload, None), existing=None)
+        try:
+            AdminExternalHandler.handleCreate(self, confInfo)
+        except RestError as error:
+            raise _redacted(error) from None
 
     def handleEdit(self, confInfo: Any) -> None:
         if self.payload.get("disabled") is None:  # enable/disable changes no credential
-            self.check_account(merge_account(self.payload, self.stored_account()))
-        AdminExternalHandler.handleEdit(self, confInfo)
+            stored = self.stored_account()
+            self.check_account(merge_account(self.payload, stored), existing=stored)
+        try:
+            AdminExternalHandler.handleEdit(self, confInfo)
+        except RestError as error:
+            raise _redacted(error) from None
 
     def handleRemove(self, confInfo: Any) -> None:
         AdminExternalHandler.handleRemove(self, confInfo)
@@ -134,22 +153,39 @@ class AccountValidationHandler(AdminExternalHandler):
     def stored_account(self) -> Dict[str, Any]:
         """The saved account with its secrets decrypted, as splunktaucclib stores it."""
         entities = list(self.handler.get(self.callerArgs.id, decrypt=True))
-        return dict(entities[0].content) if entities else {}
+        content = dict(entities[0].content) if entities else {}
+        for name in SECRET_FIELDS:
+            SECRETS.add(str(content.get(name) or ""))
+        return content
 
-    def check_account(self, raw: Mapping[str, str]) -> None:
+    def check_fields(self, existing: Optional[Mapping[str, Any]]) -> None:
+        """The page's field validators (globalConfig.json), run as UCC's handler runs them on
+        save, but before the login rather than after it."""
+        endpoint = getattr(self.handler, "_endpoint", None) or getattr(self, "endpoint", None)
+        if endpoint is None:
+            return
+        data = dict(self.payload)
+        endpoint.validate(self.callerArgs.id, data, existing)
+        endpoint.validate_special(self.callerArgs.id, data)
+
+    def check_account(
+        self, raw: Mapping[str, str], existing: Optional[Mapping[str, Any]] = None
+    ) -> None:
         """Raise RestError(400, what to fix) unless the account can read the audit trail."""
         logger = get_logger()
         name = self.callerArgs.id
         SECRETS.add(self.getSessionKey())
         try:
-            account = parse_account(raw, now=utc_now())
+            account = parse_account(raw, now=utc_now())  # registers the secrets first
+            self.check_fields(existing)
             connection = parse_connection(raw, read_proxy_stanza(self.getSessionKey()))
             validate_account(account, connection, logger=logger)
         except AuditTrailError as error:
             logger.warning("Account %r refused: %s", name, error)
-            raise RestError(400, str(error)) from None
-        except RestError:
-            raise
+            raise RestError(400, SECRETS.redact(str(error))) from None
+        except RestError as error:
+            logger.warning("Account %r refused: %s", name, error.message)
+            raise _redacted(error) from None
         # Its text may hold a secret: logged (redacted, with solnlib's exc_l label), never echoed.
         except Exception as error:  # noqa: BLE001
             log.log_exception(

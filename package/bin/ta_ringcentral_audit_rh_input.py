@@ -32,6 +32,8 @@ LOGGER_NAME = "ta-ringcentral-audit_input_handler"
 
 
 def get_logger() -> logging.Logger:
+    """The handler's log file, with redaction; the root logger too (libraries' warnings)."""
+    protect(logging.getLogger())
     return protect(log.Logs().get_logger(LOGGER_NAME))
 
 

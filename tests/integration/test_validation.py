@@ -159,12 +159,18 @@ def test_a_valid_account_passes_and_leaves_no_live_session(rc, clock, logs):
         ("wrong_client_id", r"client ID or client secret"),
         ("invalid_jwt", r"JWT"),
         ("expired_jwt", r"JWT"),
+        (
+            "swapped_id_and_secret",
+            r"client ID or client secret .*\(client ID '.{4}\.\.\.' \([0-9]+ characters\)\)",
+        ),
     ],
 )
 def test_credentials_the_server_refuses(rc, clock, logs, case, words):
     wrong = ""
     overrides = {}
-    if case == "wrong_client_secret":
+    if case == "swapped_id_and_secret":  # a common paste mistake: the secret is the "client ID"
+        overrides = {"client_id": rc.client_secret, "client_secret": rc.client_id}
+    elif case == "wrong_client_secret":
         wrong = overrides["client_secret"] = secrets.token_urlsafe(32)
     elif case == "wrong_client_id":
         overrides["client_id"] = "not-the-client-id"

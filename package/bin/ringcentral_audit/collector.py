@@ -580,7 +580,7 @@ class Collector:
 def _store_failure(verb: str, error: Exception, consequence: str) -> CheckpointError:
     return CheckpointError(
         f"Could not {verb} the checkpoint ({type(error).__name__}: "
-        f"{SECRETS.redact(str(error))[:200]}): {consequence}"
+        f"{SECRETS.redact(str(error), limit=200)}): {consequence}"
     )
 
 

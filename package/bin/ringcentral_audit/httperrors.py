@@ -21,6 +21,7 @@ from .errors import (
     RequestRejected,
     ServiceError,
     TlsFailed,
+    mask,
 )
 from .ratelimit import retry_after
 from .settings import Account, Connection
@@ -232,7 +233,7 @@ def _token_error(
     if oauth_error == "invalid_client" or "OAU-146" in codes or status == 401:
         return AuthError(
             f"RingCentral refused the client ID or client secret ({detail}): copy both again "
-            f"from the app's Credentials page (client ID {account.client_id!r}).",
+            f"from the app's Credentials page (client ID {mask(account.client_id)}).",
             status=status,
         )
     if oauth_error == "unauthorized_client" or "OAU-112" in codes:
@@ -281,7 +282,7 @@ def _error_details(response: requests.Response) -> Tuple[List[str], str, str]:
     if body.get("error_description"):
         messages.append(str(body["error_description"]))
     oauth_error = str(body.get("error") or "")
-    return codes, SECRETS.redact(messages[0][:300]) if messages else "", oauth_error
+    return codes, SECRETS.redact(messages[0], limit=300) if messages else "", oauth_error
 
 
 def _proxy_auth_refused(error: BaseException) -> bool:
@@ -296,4 +297,4 @@ def reason(error: BaseException) -> str:
     for marker in ("Caused by ", "(Caused by"):
         if marker in text:
             text = text.split(marker, 1)[1]
-    return (type(error).__name__ + ": " + text.strip(" ()'\""))[:300]
+    return SECRETS.redact(type(error).__name__ + ": " + text.strip(" ()'\""), limit=300)

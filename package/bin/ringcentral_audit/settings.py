@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import ipaddress
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import quote, urlsplit
 
 from .errors import SECRETS, ConfigError
-from .timeutil import format_time, parse_time
+from .timeutil import format_time
 
 SERVERS = {
     "production": "https://platform.ringcentral.com",
@@ -27,7 +28,26 @@ SERVERS = {
 }
 RETENTION_DAYS = 180
 MIN_INTERVAL = 60
-_ACTION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_INTERVAL = 86400
+MAX_LAG = 3600
+MAX_OVERLAP = 86400
+# The setup page's rules (globalConfig.json), written so that Python's re and the browser's
+# RegExp read them alike: ASCII classes only ([0-9], not \d, which is Unicode in Python), and
+# matched against the whole value (\Z, since Python's $ also matches before a final newline).
+START_DATE_PATTERN = (
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(?:[Zz]|[+-]00:?00)?)?$"
+)
+ACTION_IDS_PATTERN = (
+    r"^[ \t\r\n,;]*[A-Za-z0-9_.:-]{1,128}([ \t\r\n,;]+[A-Za-z0-9_.:-]{1,128})*[ \t\r\n,;]*$"
+)
+PROXY_HOST_PATTERN = r"^[A-Za-z0-9._:\[\]-]+$"
+_START_DATE = re.compile(START_DATE_PATTERN[:-1] + r"\Z")
+_ACTION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
+_ACTION_SEPARATORS = re.compile(r"[ \t\r\n,;]+")
+_PROXY_HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,4096}\Z")
+_DIGITS = re.compile(r"^[0-9]+\Z")
+_DECIMAL = re.compile(r"^[0-9]+(?:\.[0-9]+)?\Z")
 
 
 @dataclass(frozen=True)
@@ -38,8 +58,11 @@ class Account:
     jwt: str = field(repr=False)
 
     def __post_init__(self) -> None:
-        SECRETS.add(self.client_secret)
+        SECRETS.add_pair(self.client_id, self.client_secret)  # the SDK's Basic header
         SECRETS.add(self.jwt)
+        # The client ID is where a client secret is most often pasted by mistake, and a server
+        # that refuses it may echo it: messages name it masked (errors.mask), logs never in full.
+        SECRETS.add(self.client_id)
 
     def fingerprint(self) -> str:
         """A one-way digest of the credentials: a cached token is reused only for the same ones."""
@@ -59,7 +82,7 @@ class Proxy:
     remote_dns: bool = True
 
     def __post_init__(self) -> None:
-        SECRETS.add(self.password)
+        SECRETS.add_pair(self.username, self.password)  # the Proxy-Authorization header
 
     def url(self) -> str:
         scheme = {
@@ -115,21 +138,47 @@ def server_url(server: str, custom_url: str = "") -> str:
 
 def check_base_url(url: str) -> str:
     url = (url or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
+    if "@" in url:
+        _refuse_userinfo(url, "Server URL", "the account's Client ID, Client secret and JWT fields")
+    shown = _shown(url)
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError:
+        hostname = None
+    if not parts.scheme or not hostname:
         raise ConfigError(
-            f"Server URL {url!r} is not a URL: enter e.g. https://platform.ringcentral.com"
+            f"Server URL {shown!r} is not a URL: enter e.g. https://platform.ringcentral.com"
         )
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and _is_loopback(hostname):
         return url  # plain HTTP only for a local test server
     if parts.scheme != "https":
-        raise ConfigError(f"Server URL {url!r} must start with https://")
+        raise ConfigError(f"Server URL {shown!r} must start with https://")
     if parts.path or parts.query or parts.fragment:
         raise ConfigError(
-            f"Server URL {url!r} must be the server only, without a path "
+            f"Server URL {shown!r} must be the server only, without a path "
             "(e.g. https://platform.ringcentral.com)"
         )
     return url
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """A value as a message may quote it: redacted, then cut (in that order)."""
+    return SECRETS.redact(text, limit=limit)
+
+
+def _refuse_userinfo(value: str, what: str, where: str) -> None:
+    """Refuse ``user:password@`` inside a URL or host: the password is registered as a secret
+    first (so no message or log shows it), and the message says where credentials belong."""
+    head = value.rsplit("@", 1)[0]
+    userinfo = head.split("://", 1)[-1]
+    SECRETS.add(userinfo)
+    for piece in userinfo.split(":"):
+        SECRETS.add(piece)
+    raise ConfigError(
+        f"{what} must not contain a user name or password (user:password@): remove it; "
+        f"credentials belong in {where}."
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -172,6 +221,10 @@ def parse_account(raw: Mapping[str, Any], now: float) -> Account:
     client_id = str(raw.get("client_id") or "").strip()
     secret = str(raw.get("client_secret") or "").strip()
     jwt = str(raw.get("jwt") or "").strip()
+    # Registered before any check, so that no refusal below can carry them.
+    SECRETS.add_pair(client_id, secret)
+    SECRETS.add(jwt)
+    SECRETS.add(client_id)  # see Account
     if not client_id:
         raise ConfigError(
             "Client ID is empty: copy it from the RingCentral app's Credentials page."
@@ -189,21 +242,34 @@ def parse_proxy(raw: Optional[Mapping[str, Any]]) -> Optional[Proxy]:
     """A Proxy from the proxy tab's stanza, or None when it is disabled or empty."""
     if not raw or not _truthy(raw.get("proxy_enabled", "1")) or not raw.get("proxy_url"):
         return None
+    username = str(raw.get("proxy_username") or "") or None
+    password = str(raw.get("proxy_password") or "") or None
+    SECRETS.add_pair(username, password)
+    host = str(raw["proxy_url"]).strip()
+    if "@" in host:
+        _refuse_userinfo(
+            host, "Proxy host", "the Proxy tab's Username and Password fields (stored encrypted)"
+        )
+    if not _PROXY_HOST.match(host):
+        raise ConfigError(
+            "Proxy host must be a host name or IP address only, without scheme, port or path "
+            "(letters, digits and . - : [ ] only): correct it on the Proxy tab."
+        )
     kind = str(raw.get("proxy_type") or "http").lower()
     if kind not in ("http", "socks4", "socks5"):
-        raise ConfigError(f"Proxy type {kind!r} is not supported: choose http, socks4 or socks5.")
-    try:
-        port = int(str(raw.get("proxy_port") or ""))
-    except ValueError:
-        raise ConfigError("Proxy port must be a number from 1 to 65535.") from None
+        raise ConfigError(
+            f"Proxy type {_shown(kind, 20)!r} is not supported: choose http, socks4 or socks5."
+        )
+    port_text = str(raw.get("proxy_port") or "").strip()
+    port = int(port_text) if _DIGITS.match(port_text) and len(port_text) <= 5 else 0
     if not 1 <= port <= 65535:
-        raise ConfigError("Proxy port must be a number from 1 to 65535.")
+        raise ConfigError("Proxy port must be a whole number from 1 to 65535.")
     return Proxy(
-        host=str(raw["proxy_url"]).strip(),
+        host=host,
         port=port,
         type=kind,
-        username=str(raw.get("proxy_username") or "") or None,
-        password=str(raw.get("proxy_password") or "") or None,
+        username=username,
+        password=password,
         remote_dns=_truthy(raw.get("proxy_rdns", "1")),
     )
 
@@ -229,46 +295,82 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "t", "y", "on")
 
 
-def _number(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+def _seconds(raw: Mapping[str, Any], key: str, low: int, high: int, whole: bool) -> Optional[float]:
+    """A number of seconds from ``low`` to ``high``, spelled as the setup page accepts it:
+    ASCII digits (and, unless ``whole``, one decimal point); never nan, inf or an exponent."""
     text = str(raw.get(key) or "").strip()
     if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{key} must be a number of seconds, not {text!r}.") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{key} must be between {low:g} and {high:g} seconds, not {text}.")
+        return None
+    pattern = _DIGITS if whole else _DECIMAL
+    value = float(text) if pattern.match(text) and len(text) <= 32 else math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        kind = "a whole number of seconds" if whole else "a number of seconds"
+        raise ConfigError(
+            f"{key} must be between {low} and {high} seconds, written as {kind} "
+            f"(digits only), not {_shown(text, 40)!r}."
+        )
     return value
 
 
+def _number(raw: Mapping[str, Any], key: str, default: float, low: int, high: int) -> float:
+    value = _seconds(raw, key, low, high, whole=True)
+    return default if value is None else value
+
+
 def _action_ids(raw: Mapping[str, Any], key: str) -> Tuple[str, ...]:
-    items = [part for part in re.split(r"[\s,;]+", str(raw.get(key) or "")) if part]
+    """The actionIds of ``key``, as the page's ACTION_IDS_PATTERN (and 4096-character limit)
+    accept them: ids of letters, digits and _ . : -, separated by commas, semicolons or spaces."""
+    text = str(raw.get(key) or "")
+    items = [part for part in _ACTION_SEPARATORS.split(text) if part]
+    if len(text) > 4096:
+        raise ConfigError(f"{key} is longer than 4096 characters: list fewer actionIds.")
     for item in items:
         if not _ACTION_ID.match(item):
             raise ConfigError(
-                f"{key}: {item!r} is not an actionId (letters, digits and _ only, "
-                "e.g. CHANGE_USER_ROLE); separate several with commas."
+                f"{key}: {_shown(item, 60)!r} is not an actionId (letters, digits and _ . : - "
+                "only, e.g. CHANGE_USER_ROLE); separate several with commas."
             )
+    if text.strip() and not items:
+        raise ConfigError(
+            f"{key} holds separators but no actionId: enter actionIds such as CHANGE_USER_ROLE, "
+            "or leave it empty."
+        )
     return tuple(dict.fromkeys(items))
 
 
 def parse_start_date(text: str, now: float) -> Optional[float]:
     """The input's start date: empty for all the history the API holds, else a date or time in UTC.
 
+    Exactly the forms the setup page accepts (``START_DATE_PATTERN``), parsed field by field:
+    ``datetime.fromisoformat`` accepts different forms on Python 3.9 and 3.11+.
     A date older than the API's retention is accepted here (a run clamps it and warns); saving
     one is refused by :func:`validate_input_settings`.
     """
     text = (text or "").strip()
     if not text:
         return None
-    if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
-        text += "T00:00:00Z"
-    start = parse_time(text)
+    match = _START_DATE.match(text)
+    start: Optional[float] = None
+    if match:
+        year, month, day, hour, minute, second, fraction = match.group(1, 2, 3, 4, 5, 6, 7)
+        try:
+            moment = datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour or 0),
+                int(minute or 0),
+                int(second or 0),
+                tzinfo=timezone.utc,
+            )
+            start = round(moment.timestamp() + float("0." + (fraction or "0")), 3)
+        except (ValueError, OverflowError):
+            start = None
     if start is None:
         raise ConfigError(
-            f"start_date {text!r} is not a date: use YYYY-MM-DD or an ISO 8601 UTC time such as "
-            "2026-01-31T00:00:00Z, or leave it empty for all history RingCentral still holds."
+            f"start_date {_shown(text, 60)!r} is not a date: use YYYY-MM-DD or an ISO 8601 UTC "
+            "time such as 2026-01-31T00:00:00Z, or leave it empty for all history RingCentral "
+            "still holds."
         )
     if start > now:
         raise ConfigError(f"start_date {format_time(start)} is in the future.")
@@ -278,18 +380,12 @@ def parse_start_date(text: str, now: float) -> Optional[float]:
 def parse_input_settings(name: str, raw: Mapping[str, Any], now: float) -> InputSettings:
     """InputSettings from an input stanza; ConfigError names the field and the fix."""
     interval = str(raw.get("interval") or "").strip()
-    if interval:
-        try:
-            seconds = float(interval)
-        except ValueError:
-            raise ConfigError(
-                f"interval must be a number of seconds (at least {MIN_INTERVAL}), not {interval!r}."
-            ) from None
-        if seconds < MIN_INTERVAL:
-            raise ConfigError(
-                f"interval must be at least {MIN_INTERVAL} seconds: the Audit Trail API allows "
-                "10 requests a minute and is not meant to be polled more often."
-            )
+    if interval and _DECIMAL.match(interval) and float(interval) < MIN_INTERVAL:
+        raise ConfigError(
+            f"interval must be at least {MIN_INTERVAL} seconds: the Audit Trail API allows "
+            "10 requests a minute and is not meant to be polled more often."
+        )
+    _seconds(raw, "interval", MIN_INTERVAL, MAX_INTERVAL, whole=False)
     include = _action_ids(raw, "action_ids")
     exclude = _action_ids(raw, "exclude_action_ids")
     both = sorted(set(include) & set(exclude))
@@ -300,8 +396,8 @@ def parse_input_settings(name: str, raw: Mapping[str, Any], now: float) -> Input
     return InputSettings(
         name=name,
         start=parse_start_date(str(raw.get("start_date") or ""), now),
-        lag=_number(raw, "lag_seconds", 60.0, 0, 3600),
-        overlap=_number(raw, "overlap_seconds", 600.0, 0, 86400),
+        lag=_number(raw, "lag_seconds", 60.0, 0, MAX_LAG),
+        overlap=_number(raw, "overlap_seconds", 600.0, 0, MAX_OVERLAP),
         action_ids=include,
         exclude_action_ids=exclude,
     )
