@@ -292,7 +292,7 @@ def test_a_masked_value_shows_at_most_four_characters_and_its_length(value):
 
 
 def test_swapped_client_id_and_secret_never_show_the_secret():
-    from ringcentral_audit.client import _token_error
+    from ringcentral_audit.httperrors import _token_error
 
     secret_as_id = "S3cr3t-Swapped-" + "K" * 18  # a client secret pasted as the client ID
     account = parse_account(

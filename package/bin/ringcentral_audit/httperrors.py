@@ -7,6 +7,7 @@ never carries a secret.
 
 from __future__ import annotations
 
+import re
 from typing import List, Tuple
 
 import requests
@@ -291,10 +292,14 @@ def _proxy_auth_refused(error: BaseException) -> bool:
     return "407" in text or "authentication" in text
 
 
+_OBJECT_DUMP = re.compile(r"(?:\w+\(')?<[^<>]*? object at 0x[0-9a-fA-F]+>:?\s*")
+
+
 def reason(error: BaseException) -> str:
     """A short cause without URLs (which may carry proxy credentials) or request headers."""
     text = SECRETS.redact(str(error))
     for marker in ("Caused by ", "(Caused by"):
         if marker in text:
             text = text.split(marker, 1)[1]
+    text = _OBJECT_DUMP.sub("", text)  # urllib3's "NewConnectionError('<... object at 0x..>: "
     return SECRETS.redact(type(error).__name__ + ": " + text.strip(" ()'\""), limit=300)

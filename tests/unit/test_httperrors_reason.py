@@ -1,0 +1,29 @@
+"""A transport failure's cause reads as a sentence: no Python object dumps in the admin's message."""
+
+from __future__ import annotations
+
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+from ringcentral_audit.httperrors import reason
+
+
+def refused(address: str) -> requests.ConnectionError:
+    return requests.ConnectionError(
+        "HTTPSConnectionPool(host='platform.ringcentral.com', port=443): Max retries exceeded with "
+        "url: /restapi/oauth/token (Caused by NewConnectionError('<urllib3.connection."
+        f"HTTPSConnection object at {address}>: Failed to establish a new connection: "
+        "[Errno 111] Connection refused'))"
+    )
+
+
+def test_a_refused_connection_reads_as_its_cause():
+    assert reason(refused("0x7f3a2c1b9e50")) == (
+        "ConnectionError: Failed to establish a new connection: [Errno 111] Connection refused"
+    )
+
+
+@given(st.integers(0, 2**64).map(hex))
+def test_no_object_address_reaches_the_message(address):
+    text = reason(refused(address))
+    assert "object at" not in text and address not in text and "Connection refused" in text
