@@ -192,7 +192,7 @@ class EventWriterSink:
         when = parse_time(doc.get("time"))
         self.writer.write_event(
             smi.Event(
-                data=SECRETS.redact(json.dumps(body, separators=(",", ":"), default=str)),
+                data=json.dumps(SECRETS.redact_json(body), separators=(",", ":"), default=str),
                 time=None if when is None else f"{when:.3f}",
                 index=self.index,
                 sourcetype=COLLECTION_SOURCETYPE,

@@ -218,7 +218,7 @@ CASES = [
     ),
     Case(
         "token answer that is not JSON, echoing the request",
-        "could not be validated",
+        "malformed or truncated body",
         token="200_text",
         lead="decoded_body",
         leaks_unredacted=False,
@@ -498,7 +498,7 @@ def test_no_account_handler_path_leaks_a_secret(
 @pytest.fixture
 def redaction_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """The redaction broken as issue 8 found it: nothing replaced, text merely cut."""
-    import ringcentral_audit.client as client
+    import ringcentral_audit.httperrors as httperrors
     from ringcentral_audit.errors import SecretRegistry
 
     monkeypatch.setattr(
@@ -506,7 +506,7 @@ def redaction_off(monkeypatch: pytest.MonkeyPatch) -> None:
         "redact",
         lambda self, text, limit=None: str(text) if limit is None else str(text)[:limit],
     )
-    monkeypatch.setattr(client, "mask", repr)
+    monkeypatch.setattr(httperrors, "mask", repr)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

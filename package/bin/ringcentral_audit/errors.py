@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import threading
-from typing import List, Optional, Set
+from typing import Any, List, Optional, Set
 from urllib.parse import quote, quote_plus
 
 REDACTED = "********"
@@ -184,6 +184,17 @@ class SecretRegistry:
         if limit is not None and len(text) > limit:
             text = text[:limit] + "..."
         return text
+
+    def redact_json(self, value: Any) -> Any:
+        """A JSON-able value with every text in it redacted, keys too: redacting the serialised
+        text instead could turn ``"password": null`` into something that is no longer JSON."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact(str(k)): self.redact_json(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.redact_json(v) for v in value]
+        return value
 
 
 SECRETS = SecretRegistry()
