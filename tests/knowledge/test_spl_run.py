@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from .spl_run import (
@@ -324,6 +324,7 @@ def test_timechart_limit_folds_the_rest_into_other():
     st.sampled_from([(600, "10m"), (900, "15m"), (3600, "1h")]),
     st.booleans(),
 )
+@example(points=[(0, "a"), (600, "a")], window=(600, "10m"), current=True)  # at the boundary
 def test_streamstats_time_window_matches_brute_force(points, window, current):
     """Each row counts the earlier rows of its user (and itself unless current=f) whose _time is
     within the window of its own, the stream being newest first as a search returns it."""
