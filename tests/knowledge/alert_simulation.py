@@ -329,9 +329,7 @@ def ingest(records: Sequence[Record], rng: random.Random) -> List[Copy]:
 def cron_times(cron: str, start: float, end: float) -> List[float]:
     minute, hour, dom, month, dow = cron.split()
     if (dom, month, dow) != ("*", "*", "*"):
-        raise spl_run.RunError(
-            f"cron {cron!r}: only minute and hour fields are simulated"
-        )
+        raise spl_run.RunError(f"cron {cron!r}: only minute and hour fields are simulated")
 
     def values(spec: str, top: int) -> Set[int]:
         out: Set[int] = set()

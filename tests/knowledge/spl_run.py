@@ -1138,7 +1138,9 @@ def as_row(fields: Mapping[str, object]) -> Row:
     return row
 
 
-def run_pipeline(segments: Sequence[str], rows: Sequence[Mapping[str, object]], ctx: Context) -> Table:
+def run_pipeline(
+    segments: Sequence[str], rows: Sequence[Mapping[str, object]], ctx: Context
+) -> Table:
     """The `| command args` segments (what follows the base search) applied to its results in
     order; rows may carry multivalue fields as lists."""
     table = Table(sorted({name for row in rows for name in row}), [as_row(row) for row in rows])

@@ -329,9 +329,7 @@ def test_streamstats_time_window_matches_brute_force(points, window, current):
     """Each row counts the earlier rows of its user (and itself unless current=f) whose _time is
     within the window of its own, the stream being newest first as a search returns it."""
     seconds, spec = window
-    events = sorted(
-        ({"_time": float(t), "user": u} for t, u in points), key=lambda r: -r["_time"]
-    )
+    events = sorted(({"_time": float(t), "user": u} for t, u in points), key=lambda r: -r["_time"])
     flag = "" if current else "current=f "
     table = pipe(f"streamstats time_window={spec} {flag}count AS n by user", events)
     for index, row in enumerate(table.rows):
@@ -354,7 +352,10 @@ def test_iplocation_uses_the_contexts_table():
 
 
 def test_eval_functions_and_where():
-    events = [{"_time": NOW - 120, "lag_s": "90", "status": "success"}, {"_time": NOW, "lag_s": "x"}]
+    events = [
+        {"_time": NOW - 120, "lag_s": "90", "status": "success"},
+        {"_time": NOW, "lag_s": "x"},
+    ]
     table = pipe(
         'eval m=round(lag_s/60, 1), ok=if(status="success", "yes", null()), '
         't=strftime(_time, "%Y-%m-%d"), age=round((now() - _time)/60, 0), '

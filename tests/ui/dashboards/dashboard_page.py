@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
 from tests.knowledge import spl_run  # noqa: E402
+
 BUNDLE = HERE / "build" / "dashboards.js"
 BUNDLE_CSS = HERE / "build" / "dashboards.css"
 RESULTS = HERE / "build" / "results.json"
