@@ -847,7 +847,7 @@ def _streamstats(table: Table, args: str, ctx: Context) -> Table:
                 when = number(single(row.get("_time"), "_time"))
                 if when is None:
                     raise RunError("streamstats time_window= needs _time")
-                while history and abs(when - (number(history[0].get("_time")) or 0.0)) >= span:  # type: ignore[arg-type]
+                while history and abs(when - (number(history[0].get("_time")) or 0.0)) >= span:
                     history.pop(0)
             considered = [*history, row] if current else list(history)
             if window:
