@@ -430,7 +430,7 @@ class Simulation:
 
     def _row(self, copy: Copy) -> Dict[str, Any]:
         row: Dict[str, Any] = {
-            k: (list(v) if len(v) > 1 else v[0])
+            k: (tuple(v) if len(v) > 1 else v[0])
             for k, v in self.fields[copy.record.id].items()
             if v
         }

@@ -22,6 +22,7 @@ work in UTC (the emulated user's time zone); relative_time knows s, m, h, d, w w
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -44,10 +45,18 @@ class RunError(Exception):
 
 def number(value: Value) -> Optional[float]:
     """The number a single value stands for, or None."""
-    if isinstance(value, bool) or value is None or isinstance(value, tuple):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is str:
+        return _string_number(value)  # type: ignore[arg-type]
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    return None  # null, a multivalue, a condition
+
+
+@functools.lru_cache(maxsize=65536)  # the same field values are read again and again
+def _string_number(value: str) -> Optional[float]:
     try:
         result = float(value.strip())
     except ValueError:
@@ -60,6 +69,9 @@ def number(value: Value) -> Optional[float]:
 
 
 def single(value: Value, what: str) -> Optional[Scalar]:
+    kind = type(value)
+    if kind is str or kind is float:
+        return value  # type: ignore[return-value]
     if value is None:
         return None
     if isinstance(value, bool):
@@ -70,6 +82,9 @@ def single(value: Value, what: str) -> Optional[Scalar]:
 
 
 def values_of(value: Value) -> Tuple[Scalar, ...]:
+    kind = type(value)
+    if kind is str or kind is float:
+        return (value,)  # type: ignore[return-value]
     if value is None:
         return ()
     if isinstance(value, bool):
@@ -181,6 +196,7 @@ _UNITS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a search asks the same of every row
 def relative_time(epoch: float, spec: str) -> float:
     """[+-]N[unit] then an optional @<unit> snap (down); units s m h d w (seconds when none);
     "now" and "" are epoch; a bare number is that epoch time (an earliest of "0")."""
@@ -403,12 +419,14 @@ def _truth(value: Value) -> bool:
 
 
 def evaluate(node: Node, row: Mapping[str, Value], ctx: Context) -> Value:
-    if isinstance(node, Lit):
-        return node.value
-    if isinstance(node, Ref):
-        return row.get(node.name)
-    if isinstance(node, Op):
-        return _operate(node, row, ctx)
+    kind = type(node)
+    if kind is Ref:
+        return row.get(node.name)  # type: ignore[union-attr]
+    if kind is Lit:
+        return node.value  # type: ignore[union-attr]
+    if kind is Op:
+        return _operate(node, row, ctx)  # type: ignore[arg-type]
+    assert isinstance(node, Call)
     _, _, implementation = FUNCTIONS[node.name]
     return implementation(node.args, row, ctx)
 
@@ -422,7 +440,7 @@ def _operate(node: Op, row: Mapping[str, Value], ctx: Context) -> Value:
     if op == "NOT":
         return not _truth(evaluate(node.args[0], row, ctx))
     values = [single(evaluate(arg, row, ctx), op) for arg in node.args]
-    if any(v is None for v in values):
+    if None in values:
         return None
     if op == "neg":
         n = number(values[0])
@@ -756,6 +774,8 @@ def _group_key(row: Row, by: Sequence[str]) -> Optional[Tuple[Scalar, ...]]:
 
 def _group_keys(row: Row, by: Sequence[str]) -> List[Tuple[Scalar, ...]]:
     """The groups of a row for stats: one per combination of its by-values (none if one lacks)."""
+    if len(by) == 1 and type(row.get(by[0])) is str:  # the common case
+        return [(row[by[0]],)]  # type: ignore[list-item]
     keys: List[Tuple[Scalar, ...]] = [()]
     for name in by:
         value = row.get(name)
@@ -849,13 +869,18 @@ def _streamstats(table: Table, args: str, ctx: Context) -> Table:
                     raise RunError("streamstats time_window= needs _time")
                 while history and abs(when - (number(history[0].get("_time")) or 0.0)) >= span:
                     history.pop(0)
-            considered = [*history, row] if current else list(history)
-            if window:
-                considered = considered[-window:]
+            size = len(history) + (1 if current else 0)
+            size = min(size, window) if window else size
+            considered: Optional[List[Row]] = None  # copied only when an aggregate needs it
             for agg in aggregates:
-                value = _aggregate(agg.function, agg.field, considered) if considered else None
-                if agg.function in ("count", "dc", "distinct_count") and not considered:
-                    value = 0.0
+                if agg.function == "count" and agg.field is None:
+                    value: Value = float(size)
+                elif not size:
+                    value = 0.0 if agg.function in ("count", "dc", "distinct_count") else None
+                else:
+                    if considered is None:
+                        considered = ([*history, row] if current else list(history))[-size:]
+                    value = _aggregate(agg.function, agg.field, considered)
                 if value is None:
                     new.pop(agg.name, None)
                 else:
@@ -1138,12 +1163,10 @@ def as_row(fields: Mapping[str, object]) -> Row:
     return row
 
 
-def run_pipeline(
-    segments: Sequence[str], rows: Sequence[Mapping[str, object]], ctx: Context
-) -> Table:
+def run_pipeline(segments: Sequence[str], rows: Sequence[Row], ctx: Context) -> Table:
     """The `| command args` segments (what follows the base search) applied to its results in
-    order; rows may carry multivalue fields as lists."""
-    table = Table(sorted({name for row in rows for name in row}), [as_row(row) for row in rows])
+    order (rows as as_row makes them; no command changes a row it is given)."""
+    table = Table(sorted({name for row in rows for name in row}), list(rows))
     for segment in segments:
         command, _, args = segment.strip().partition(" ")
         if command not in COMMANDS:

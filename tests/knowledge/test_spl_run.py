@@ -16,6 +16,7 @@ from .spl_run import (
     Macro,
     RunError,
     as_results,
+    as_row,
     expand,
     iso,
     macros_from_conf,
@@ -261,7 +262,9 @@ events = st.lists(
 
 
 def pipe(query, events, ctx=CTX):
-    return run_pipeline([s for s in query.split("|") if s.strip()], events, ctx)
+    return run_pipeline(
+        [s for s in query.split("|") if s.strip()], [as_row(e) for e in events], ctx
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -106,7 +106,7 @@ def evaluate(
         expr = spl_search.parse(content.base_search(query, macros))
         matching = [row for row in events if spl_search.matches(expr, _fields(row))]
         segments = spl_search.split_outside_quotes(query, "|")[1:]
-        table = spl_run.run_pipeline(segments, matching, ctx)
+        table = spl_run.run_pipeline(segments, [spl_run.as_row(r) for r in matching], ctx)
     except (spl_search.SearchError, spl_run.RunError, ConfigError) as error:
         return {"query": query, "reason": f"{type(error).__name__}: {error}"}
     return {"query": query, "matched": len(matching), **spl_run.as_results(table)}
