@@ -408,3 +408,14 @@ def test_what_is_not_emulated_is_refused(query):
 def test_timechart_needs_the_time_range():
     with pytest.raises(RunError):
         pipe("timechart count", [{"_time": NOW}], Context(NOW))
+
+
+@settings(max_examples=60, deadline=None)
+@given(events)
+def test_eventstats_gives_every_row_its_groups_result(events):
+    table = pipe("eventstats count AS n max(_time) AS last by user", events)
+    assert len(table.rows) == len(events)
+    for row in table.rows:
+        group = [e for e in events if e["user"] == row["user"]]
+        assert (row["n"], row["last"]) == (float(len(group)), max(e["_time"] for e in group))
+    assert table.columns[-2:] == ["n", "last"]
