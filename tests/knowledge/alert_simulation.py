@@ -5,7 +5,7 @@ became searchable, and when Splunk's scheduler ran each alert (cron times, delay
 realtime_schedule, dispatch.earliest/latest and index_earliest/index_latest, suppression).
 
 Each alert's search runs through the add-on's real search-time configuration (SearchTime) and the
-pipeline executor (spl_pipeline), and its firings are compared with the true occurrences, which
+pipeline evaluator (spl_run), and its firings are compared with the true occurrences, which
 are known because the simulation made them:
 
 - missed: an occurrence that never fired (first indexed within the alert's lateness horizon);
@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from . import content, spl_pipeline, spl_search
+from . import content, spl_run, spl_search
 from .search_time import SearchTime, read_conf
 
 DAY = 86400.0
@@ -99,7 +99,7 @@ def _target(name: str, number: int) -> Dict[str, str]:
 
 
 def _iso(t: float) -> str:
-    return spl_pipeline.strftime(t, "%Y-%m-%dT%H:%M:%S") + ".000Z"
+    return spl_run.strftime(t, "%Y-%m-%dT%H:%M:%S") + ".000Z"
 
 
 def build_world(seed: int = 9) -> World:
@@ -329,9 +329,7 @@ def ingest(records: Sequence[Record], rng: random.Random) -> List[Copy]:
 def cron_times(cron: str, start: float, end: float) -> List[float]:
     minute, hour, dom, month, dow = cron.split()
     if (dom, month, dow) != ("*", "*", "*"):
-        raise spl_pipeline.PipelineError(
-            f"cron {cron!r}: only minute and hour fields are simulated"
-        )
+        raise spl_run.RunError(f"cron {cron!r}: only minute and hour fields are simulated")
 
     def values(spec: str, top: int) -> Set[int]:
         out: Set[int] = set()
@@ -432,7 +430,7 @@ class Simulation:
 
     def _row(self, copy: Copy) -> Dict[str, Any]:
         row: Dict[str, Any] = {
-            k: (list(v) if len(v) > 1 else v[0])
+            k: (tuple(v) if len(v) > 1 else v[0])
             for k, v in self.fields[copy.record.id].items()
             if v
         }
@@ -460,12 +458,12 @@ class Simulation:
         firings = []
         for run in runs(stanza, seed):
             now = run.now
-            earliest = spl_pipeline.relative_time(now, stanza.get("dispatch.earliest_time", "0"))
-            latest = spl_pipeline.relative_time(now, stanza.get("dispatch.latest_time", "now"))
+            earliest = spl_run.relative_time(now, stanza.get("dispatch.earliest_time", "0"))
+            latest = spl_run.relative_time(now, stanza.get("dispatch.latest_time", "now"))
             index_earliest = stanza.get("dispatch.index_earliest")
             index_latest = stanza.get("dispatch.index_latest")
-            ie = spl_pipeline.relative_time(now, index_earliest) if index_earliest else None
-            il = spl_pipeline.relative_time(now, index_latest) if index_latest else None
+            ie = spl_run.relative_time(now, index_earliest) if index_earliest else None
+            il = spl_run.relative_time(now, index_latest) if index_latest else None
             rows = []
             for row in prepared[: bisect.bisect_right(visible_at, run.dispatched)]:
                 if not earliest <= row["_time"] < latest:
@@ -476,8 +474,8 @@ class Simulation:
                     continue
                 rows.append(row)
             rows.sort(key=lambda r: -r["_time"])  # a search returns the newest events first
-            ctx = spl_pipeline.Context(now=now, geo=ctx_geo)
-            results = spl_pipeline.run(alert.pipeline, rows, ctx)
+            ctx = spl_run.Context(now=now, geo=ctx_geo)
+            results = spl_run.run_pipeline(alert.pipeline, rows, ctx).rows
             if not results:
                 continue
             for result in results:
@@ -497,8 +495,8 @@ def _hashable(value: Any) -> Any:
 def _duration(text: str) -> float:
     match = re.fullmatch(r"(\d+)([smhd])", text.strip())
     if not match:
-        raise spl_pipeline.PipelineError(f"suppression period {text!r}")
-    return int(match.group(1)) * spl_pipeline._UNITS[match.group(2)]
+        raise spl_run.RunError(f"suppression period {text!r}")
+    return int(match.group(1)) * spl_run._UNITS[match.group(2)]
 
 
 # --- the truth, and the comparison
@@ -532,17 +530,17 @@ class Verdict:
 
 
 def _as_time(value: Any) -> Optional[float]:
-    value = spl_pipeline._scalar(value)
+    value = spl_run.single(value, "time")
     if value is None:
         return None
-    number = spl_pipeline._number(value)
+    number = spl_run.number(value)
     if number is not None:
         return number
-    return spl_pipeline.strptime(str(value), TIME_FORMAT)
+    return spl_run.strptime(str(value), TIME_FORMAT)
 
 
 def _single(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
 
 
 def per_record_truth(world: World, kind: str) -> List[Occurrence]:
@@ -639,7 +637,7 @@ def judge(
         key = key_of(firing.row)
         if key not in by_key:
             verdict.false.append(
-                f"{spl_pipeline.strftime(firing.run.scheduled, TIME_FORMAT)}: {firing.row}"
+                f"{spl_run.strftime(firing.run.scheduled, TIME_FORMAT)}: {firing.row}"
             )
         else:
             counts[key] += 1

@@ -1,5 +1,8 @@
-"""Runs whole SPL pipelines on emulated events, so the result of a search (the holes of a coverage
-view, the gaps of the completeness report, the rows an alert fires on) can be asserted exactly.
+"""Runs SPL pipelines on emulated events, so the result of a search (the holes of a coverage view,
+the gaps of the completeness report, the rows an alert fires on over simulated time, the results of a
+dashboard panel) can be asserted exactly. The one evaluator of the suite: run() takes a whole search
+(macros expanded, base search matched), run_pipeline() the commands after an already matched base
+search (alert_simulation.py, tests/ui/dashboards/compute_results.py).
 
 Deliberately small and strict: the commands in COMMANDS with the options named there, and eval
 expressions of the functions in FUNCTIONS. Anything else raises RunError, so a search this module
@@ -8,14 +11,18 @@ cannot follow fails its test instead of being half-evaluated.
 Semantics kept from Splunk: a field is null, one value or a multivalue; eval, where and stats
 compare numerically when both sides are numbers, otherwise as strings; a comparison with null is
 false; the assignments of one eval run left to right; stats drops rows without a by-field and
-sorts its groups; values() sorts and dedups; streamstats current=f/window=N; the base search
-returns events newest first. Times are epoch seconds; strftime/strptime work in UTC (the
-emulated user's time zone); relative_time knows s, m, h, d, w with an optional @unit snap.
+sorts its groups (a multivalue by-field counts the row in each of its values); values() sorts
+and dedups; streamstats current=f/window=N/time_window=span; timechart buckets the context's time
+range (limit=N folds the other series into OTHER); iplocation looks addresses up in the context's
+table; the base search returns events newest first. Times are epoch seconds; strftime/strptime
+work in UTC (the emulated user's time zone); relative_time knows s, m, h, d, w with an optional
+@unit snap (@w and @w0: Sunday).
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -38,10 +45,18 @@ class RunError(Exception):
 
 def number(value: Value) -> Optional[float]:
     """The number a single value stands for, or None."""
-    if isinstance(value, bool) or value is None or isinstance(value, tuple):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is str:
+        return _string_number(value)  # type: ignore[arg-type]
+    if kind is int:
+        return float(value)  # type: ignore[arg-type]
+    return None  # null, a multivalue, a condition
+
+
+@functools.lru_cache(maxsize=65536)  # the same field values are read again and again
+def _string_number(value: str) -> Optional[float]:
     try:
         result = float(value.strip())
     except ValueError:
@@ -54,6 +69,9 @@ def number(value: Value) -> Optional[float]:
 
 
 def single(value: Value, what: str) -> Optional[Scalar]:
+    kind = type(value)
+    if kind is str or kind is float:
+        return value  # type: ignore[return-value]
     if value is None:
         return None
     if isinstance(value, bool):
@@ -64,6 +82,9 @@ def single(value: Value, what: str) -> Optional[Scalar]:
 
 
 def values_of(value: Value) -> Tuple[Scalar, ...]:
+    kind = type(value)
+    if kind is str or kind is float:
+        return (value,)  # type: ignore[return-value]
     if value is None:
         return ()
     if isinstance(value, bool):
@@ -175,18 +196,25 @@ _UNITS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a search asks the same of every row
 def relative_time(epoch: float, spec: str) -> float:
-    """[+-]N<unit> then an optional @<unit> snap (down); units s m h d w; "now" is epoch."""
-    match = re.fullmatch(r"(?:([+-]\d+)([a-z]+))?(?:@([a-z]+))?", spec.strip())
-    if spec.strip() == "now":
-        return epoch
-    if not match or not spec.strip() or (match.group(2) and match.group(2) not in _UNITS):
+    """[+-]N[unit] then an optional @<unit> snap (down); units s m h d w (seconds when none);
+    "now" and "" are epoch; a bare number is that epoch time (an earliest of "0")."""
+    spec = spec.strip()
+    if spec in ("now", ""):
+        return float(epoch)
+    if re.fullmatch(r"\d+(?:\.\d+)?", spec):
+        return float(spec)
+    match = re.fullmatch(r"(?:([+-]\d+)([a-z]*))?(?:@([a-z]+\d?))?", spec)
+    if not match or (match.group(2) and match.group(2) not in _UNITS):
         raise RunError(f"relative_time: {spec!r} not supported here")
-    result = epoch
+    result = float(epoch)
     if match.group(1):
-        result += int(match.group(1)) * _UNITS[match.group(2)]
+        result += int(match.group(1)) * _UNITS[match.group(2) or "s"]
     if match.group(3):
         unit = match.group(3)
+        if unit == "w0":
+            unit = "w"
         if unit not in _UNITS:
             raise RunError(f"relative_time: snap to {unit!r} not supported here")
         if _UNITS[unit] == 604800:  # @w: back to Sunday 00:00
@@ -196,6 +224,23 @@ def relative_time(epoch: float, spec: str) -> float:
         else:
             result = math.floor(result / _UNITS[unit]) * _UNITS[unit]
     return float(result)
+
+
+def iso(epoch: float) -> str:
+    """An epoch time as Splunk's JSON results carry _time (UTC, milliseconds)."""
+    millis = round(epoch * 1000) % 1000
+    return strftime(math.floor(epoch), f"%Y-%m-%dT%H:%M:%S.{millis:03d}+00:00")
+
+
+# timechart without span= picks the smallest of these giving at most 100 buckets over the range
+_SPANS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 86400, 7 * 86400, 30 * 86400]
+
+
+def default_span(earliest: float, latest: float) -> int:
+    for span in _SPANS:
+        if (latest - earliest) / span <= 100:
+            return span
+    return _SPANS[-1]
 
 
 # --- eval expressions
@@ -358,6 +403,11 @@ def parse_eval(source: str) -> Node:
 @dataclass
 class Context:
     now: float
+    # the search's time range (epoch seconds): the buckets of timechart
+    range: Tuple[Optional[float], Optional[float]] = (None, None)
+    # address -> {"City": ..., "Country": ..., "Region": ..., "lat": ..., "lon": ...} for
+    # iplocation; None: iplocation is refused
+    geo: Optional[Mapping[str, Mapping[str, Value]]] = None
 
 
 def _truth(value: Value) -> bool:
@@ -369,12 +419,14 @@ def _truth(value: Value) -> bool:
 
 
 def evaluate(node: Node, row: Mapping[str, Value], ctx: Context) -> Value:
-    if isinstance(node, Lit):
-        return node.value
-    if isinstance(node, Ref):
-        return row.get(node.name)
-    if isinstance(node, Op):
-        return _operate(node, row, ctx)
+    kind = type(node)
+    if kind is Ref:
+        return row.get(node.name)  # type: ignore[union-attr]
+    if kind is Lit:
+        return node.value  # type: ignore[union-attr]
+    if kind is Op:
+        return _operate(node, row, ctx)  # type: ignore[arg-type]
+    assert isinstance(node, Call)
     _, _, implementation = FUNCTIONS[node.name]
     return implementation(node.args, row, ctx)
 
@@ -388,7 +440,7 @@ def _operate(node: Op, row: Mapping[str, Value], ctx: Context) -> Value:
     if op == "NOT":
         return not _truth(evaluate(node.args[0], row, ctx))
     values = [single(evaluate(arg, row, ctx), op) for arg in node.args]
-    if any(v is None for v in values):
+    if None in values:
         return None
     if op == "neg":
         n = number(values[0])
@@ -545,6 +597,19 @@ def _match(value: Value, pattern: Value) -> Value:
     return re.search(text(p), text(v)) is not None
 
 
+def _mvzip(left: Value, right: Value, separator: Value = ",") -> Value:
+    sep = text(single(separator, "mvzip()") or "")
+    return _mv([f"{text(a)}{sep}{text(b)}" for a, b in zip(values_of(left), values_of(right))])
+
+
+def _case_of(convert: Callable[[str], str]) -> Callable[[Value], Value]:
+    def apply(value: Value) -> Value:
+        v = single(value, "lower()/upper()")
+        return None if v is None else convert(text(v))
+
+    return apply
+
+
 def _len(value: Value) -> Value:
     v = single(value, "len()")
     return None if v is None else float(len(text(v)))
@@ -575,6 +640,9 @@ FUNCTIONS: Dict[str, Tuple[int, Optional[int], Impl]] = {
     "mvappend": (1, None, _eager(_mvappend)),
     "mvcount": (1, 1, _eager(_mvcount)),
     "mvjoin": (2, 2, _eager(_mvjoin)),
+    "mvzip": (2, 3, _eager(_mvzip)),
+    "lower": (1, 1, _eager(_case_of(str.lower))),
+    "upper": (1, 1, _eager(_case_of(str.upper))),
 }
 
 
@@ -597,9 +665,9 @@ def _aggregate(function: str, field: Optional[str], rows: Sequence[Row]) -> Valu
         return float(sum(len(values_of(r.get(field))) for r in rows))
     assert field is not None
     items = [v for r in rows for v in values_of(r.get(field))]
-    if function in ("values", "dc"):
+    if function in ("values", "dc", "distinct_count"):
         distinct = sorted({text(v) for v in items})
-        return float(len(distinct)) if function == "dc" else _mv(distinct)
+        return _mv(distinct) if function == "values" else float(len(distinct))
     if function == "list":
         return _mv(items)
     if function in ("first", "last"):  # in the order the rows arrive
@@ -632,6 +700,7 @@ def _aggregate(function: str, field: Optional[str], rows: Sequence[Row]) -> Valu
 STATS_FUNCTIONS = {
     "count",
     "dc",
+    "distinct_count",
     "values",
     "list",
     "first",
@@ -703,12 +772,37 @@ def _group_key(row: Row, by: Sequence[str]) -> Optional[Tuple[Scalar, ...]]:
     return tuple(key)
 
 
-def _stats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _group_keys(row: Row, by: Sequence[str]) -> List[Tuple[Scalar, ...]]:
+    """The groups of a row for stats: one per combination of its by-values (none if one lacks)."""
+    if len(by) == 1 and type(row.get(by[0])) is str:  # the common case
+        return [(row[by[0]],)]  # type: ignore[list-item]
+    keys: List[Tuple[Scalar, ...]] = [()]
+    for name in by:
+        value = row.get(name)
+        if isinstance(value, bool):
+            raise RunError(f"by-field {name} is a condition")
+        items = list(dict.fromkeys(text(v) for v in values_of(value)))
+        keys = [(*key, item) for key in keys for item in items]
+    return keys
+
+
+@dataclass
+class Table:
+    """Rows and the columns Splunk would show for them, in order."""
+
+    columns: List[str]
+    rows: List[Row]
+
+
+def _with(table: Table, rows: List[Row], names: Sequence[str] = ()) -> Table:
+    return Table(table.columns + [n for n in names if n not in table.columns], rows)
+
+
+def _stats(table: Table, args: str, ctx: Context) -> Table:
     _, aggregates, by = _parse_stats(args, ())
     groups: Dict[Tuple[Scalar, ...], List[Row]] = {}
-    for row in rows:
-        key = _group_key(row, by)
-        if key is not None:
+    for row in table.rows:
+        for key in _group_keys(row, by):
             groups.setdefault(key, []).append(row)
     if not by and not groups:
         groups[()] = []
@@ -720,13 +814,13 @@ def _stats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
             if value is not None:
                 result[agg.name] = value
         out.append(result)
-    return out
+    return Table([*by, *(a.name for a in aggregates)], out)
 
 
-def _eventstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _eventstats(table: Table, args: str, ctx: Context) -> Table:
     _, aggregates, by = _parse_stats(args, ())
     groups: Dict[Tuple[Scalar, ...], List[Row]] = {}
-    for row in rows:
+    for row in table.rows:
         key = _group_key(row, by)
         if key is not None:
             groups.setdefault(key, []).append(row)
@@ -735,49 +829,123 @@ def _eventstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
         for key, members in groups.items()
     }
     out = []
-    for row in rows:
+    for row in table.rows:
         key = _group_key(row, by)
         new = dict(row)
-        for name, value in (results[key] if key is not None else {}).items():
+        for agg in aggregates:
+            value = results[key][agg.name] if key is not None else None
             if value is None:
-                new.pop(name, None)
+                new.pop(agg.name, None)
             else:
-                new[name] = value
+                new[agg.name] = value
         out.append(new)
-    return out
+    return _with(table, out, [a.name for a in aggregates])
 
 
-def _streamstats(rows: List[Row], args: str, ctx: Context) -> List[Row]:
-    settings, aggregates, by = _parse_stats(args, ("current", "window"))
+def _span(spec: str) -> int:
+    match = re.fullmatch(r"(\d+)(s|m|h|d)", spec)
+    if not match:
+        raise RunError(f"time_window={spec!r} is not supported here")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _streamstats(table: Table, args: str, ctx: Context) -> Table:
+    settings, aggregates, by = _parse_stats(args, ("current", "window", "time_window"))
     current = settings.get("current", "t").lower() in ("t", "true", "1")
     window = int(settings.get("window", "0"))
+    span = _span(settings["time_window"]) if "time_window" in settings else None
+    if window and span is not None:
+        raise RunError("streamstats: window= and time_window= together are not supported here")
     seen: Dict[Optional[Tuple[Scalar, ...]], List[Row]] = {}
     out = []
-    for row in rows:
+    for row in table.rows:
         key = _group_key(row, by)
         new = dict(row)
         if key is not None or not by:
             history = seen.setdefault(key, [])
-            considered = [*history, row] if current else list(history)
-            if window:
-                considered = considered[-window:]
+            if span is not None:  # the earlier rows within the window of this row's _time
+                when = number(single(row.get("_time"), "_time"))
+                if when is None:
+                    raise RunError("streamstats time_window= needs _time")
+                while history and abs(when - (number(history[0].get("_time")) or 0.0)) >= span:
+                    history.pop(0)
+            size = len(history) + (1 if current else 0)
+            size = min(size, window) if window else size
+            considered: Optional[List[Row]] = None  # copied only when an aggregate needs it
             for agg in aggregates:
-                value = _aggregate(agg.function, agg.field, considered) if considered else None
-                if agg.function in ("count", "dc") and not considered:
-                    value = 0.0
+                if agg.function == "count" and agg.field is None:
+                    value: Value = float(size)
+                elif not size:
+                    value = 0.0 if agg.function in ("count", "dc", "distinct_count") else None
+                else:
+                    if considered is None:
+                        considered = ([*history, row] if current else list(history))[-size:]
+                    value = _aggregate(agg.function, agg.field, considered)
                 if value is None:
                     new.pop(agg.name, None)
                 else:
                     new[agg.name] = value
             history.append(row)
+            if window and len(history) > window:
+                history.pop(0)
         out.append(new)
-    return out
+    return _with(table, out, [a.name for a in aggregates])
+
+
+def _timechart(table: Table, args: str, ctx: Context) -> Table:
+    """count/values/... per bucket of the context's range (span picked as Splunk does), with
+    one column per by-value: the `limit` series with most events, the rest summed in OTHER."""
+    settings, aggregates, by = _parse_stats(args, ("limit",))
+    limit = int(settings.get("limit", "10"))
+    if len(by) > 1 or (by and len(aggregates) > 1):
+        raise RunError("timechart: by more than one field, or several functions and by")
+    earliest, latest = ctx.range
+    if earliest is None or latest is None:
+        raise RunError("timechart needs the search's time range")
+    span = default_span(earliest, latest)
+    start = earliest - earliest % span
+    buckets: Dict[float, List[Row]] = {
+        start + i * span: [] for i in range(int((latest - start) // span) + 1)
+    }
+    for row in table.rows:
+        when = number(single(row.get("_time"), "_time"))
+        if when is None or not earliest <= when < latest + 1:
+            continue
+        buckets.setdefault(when - when % span, []).append(row)
+
+    def cell(agg: Aggregate, rows: List[Row]) -> Value:
+        value = _aggregate(agg.function, agg.field, rows)
+        return 0.0 if value is None and agg.function == "count" else value
+
+    out: List[Row] = []
+    if not by:
+        for bucket in sorted(buckets):
+            out.append({"_time": bucket, **{a.name: cell(a, buckets[bucket]) for a in aggregates}})
+        return Table(["_time", *(a.name for a in aggregates)], out)
+    agg, field = aggregates[0], by[0]
+    series: Dict[str, List[Row]] = {}
+    for row in table.rows:
+        for value in values_of(row.get(field)) or ("NULL",):
+            series.setdefault(text(value), []).append(row)
+    ranked = sorted(series, key=lambda s: (-len(series[s]), s))
+    kept = sorted(ranked[:limit] if limit > 0 else ranked)
+    other = set(ranked) - set(kept)
+    for bucket in sorted(buckets):
+        row = {"_time": bucket}
+        members = buckets[bucket]
+        labels = [{text(v) for v in values_of(r.get(field))} or {"NULL"} for r in members]
+        for name in kept:
+            row[name] = cell(agg, [r for r, ls in zip(members, labels) if name in ls])
+        if other:
+            row["OTHER"] = cell(agg, [r for r, ls in zip(members, labels) if ls & other])
+        out.append(row)
+    return Table(["_time", *kept, *(["OTHER"] if other else [])], out)
 
 
 # --- the other commands
 
 
-def _eval(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _eval(table: Table, args: str, ctx: Context) -> Table:
     assignments = []
     for part in spl_search.split_outside_quotes(args, ","):
         name, sep, expression = part.partition("=")
@@ -786,7 +954,7 @@ def _eval(rows: List[Row], args: str, ctx: Context) -> List[Row]:
             raise RunError(f"eval: cannot read the assignment {part.strip()!r}")
         assignments.append((name, parse_eval(expression)))
     out = []
-    for row in rows:
+    for row in table.rows:
         new = dict(row)
         for name, node in assignments:
             value = evaluate(node, new, ctx)
@@ -797,19 +965,19 @@ def _eval(rows: List[Row], args: str, ctx: Context) -> List[Row]:
             else:
                 new[name] = value
         out.append(new)
-    return out
+    return _with(table, out, [name for name, _ in assignments])
 
 
-def _where(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _where(table: Table, args: str, ctx: Context) -> Table:
     node = parse_eval(args)
-    return [row for row in rows if _truth(evaluate(node, row, ctx))]
+    return _with(table, [row for row in table.rows if _truth(evaluate(node, row, ctx))])
 
 
-def _sort(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _sort(table: Table, args: str, ctx: Context) -> Table:
     words = [w for w in re.split(r"[\s,]+", args.strip()) if w]
     limit = 10000
     if words and words[0].isdigit():
-        limit = int(words.pop(0)) or len(rows)
+        limit = int(words.pop(0)) or len(table.rows)
     keys: List[Tuple[str, bool]] = []
     descending = False
     for word in words:
@@ -817,51 +985,79 @@ def _sort(rows: List[Row], args: str, ctx: Context) -> List[Row]:
             descending = word == "-"
             continue
         if word[0] in "+-":
-            keys.append((word[1:], word[0] == "-"))
-        else:
-            keys.append((word, descending))
+            descending, word = word[0] == "-", word[1:]
+        if not re.fullmatch(r"[\w.{}]+", word):
+            raise RunError(f"sort: cannot read the key {word!r}")
+        keys.append((word, descending))
     if not keys:
         raise RunError("sort: no field")
-    result = list(rows)
+    result = list(table.rows)
     for name, desc in reversed(keys):  # stable sorts, last key first
         result.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=desc)
-    return result[:limit]
+    return _with(table, result[:limit])
 
 
-def _table(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _table(table: Table, args: str, ctx: Context) -> Table:
     names = [w for w in re.split(r"[\s,]+", args.strip()) if w]
     if any("*" in n for n in names):
         raise RunError("table/fields: wildcards are not supported here")
-    return [{n: row[n] for n in names if n in row} for row in rows]
+    return Table(names, [{n: row[n] for n in names if n in row} for row in table.rows])
 
 
-def _fields(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _fields(table: Table, args: str, ctx: Context) -> Table:
     words = [w for w in re.split(r"[\s,]+", args.strip()) if w]
     if words and words[0] == "-":
         drop = set(words[1:])
-        return [{k: v for k, v in row.items() if k not in drop} for row in rows]
+        rows = [{k: v for k, v in row.items() if k not in drop} for row in table.rows]
+        return Table([c for c in table.columns if c not in drop], rows)
     if words and words[0] == "+":
         words = words[1:]
-    return _table(rows, " ".join(words), ctx)
+    return _table(table, " ".join(words), ctx)
 
 
-def _head(rows: List[Row], args: str, ctx: Context) -> List[Row]:
+def _head(table: Table, args: str, ctx: Context) -> Table:
     count = args.strip() or "10"
     if not count.isdigit():
         raise RunError("head: only a count is supported here")
-    return rows[: int(count)]
+    return _with(table, table.rows[: int(count)])
 
 
-COMMANDS: Dict[str, Callable[[List[Row], str, Context], List[Row]]] = {
+_LOCATION = ("City", "Country", "Region", "lat", "lon")
+
+
+def _iplocation(table: Table, args: str, ctx: Context) -> Table:
+    field = args.strip()
+    if not re.fullmatch(r"[\w.]+", field):
+        raise RunError(f"iplocation {args!r}: only `iplocation <field>` is supported here")
+    if ctx.geo is None:
+        raise RunError("iplocation: no address table in this context")
+    out = []
+    for row in table.rows:
+        new = dict(row)
+        address = single(row.get(field), "iplocation")
+        located = ctx.geo.get(text(address)) if address is not None else None
+        for name in _LOCATION:
+            value = (located or {}).get(name)
+            if value is None:
+                new.pop(name, None)
+            else:
+                new[name] = value
+        out.append(new)
+    return _with(table, out, _LOCATION)
+
+
+COMMANDS: Dict[str, Callable[[Table, str, Context], Table]] = {
     "eval": _eval,
     "where": _where,
     "sort": _sort,
     "stats": _stats,
     "eventstats": _eventstats,
     "streamstats": _streamstats,
+    "timechart": _timechart,
     "table": _table,
     "fields": _fields,
     "head": _head,
+    "iplocation": _iplocation,
 }
 
 
@@ -953,13 +1149,55 @@ def run(
         for row, fields in zip(rows_of(events), _sorted_events(events))
         if spl_search.matches(base, fields)
     ]
-    ctx = Context(now)
-    for segment in segments[1:]:
+    return run_pipeline(segments[1:], rows, Context(now)).rows
+
+
+def as_row(fields: Mapping[str, object]) -> Row:
+    """A row from field -> value, a list being a multivalue field (tuples here)."""
+    row: Row = {}
+    for name, value in fields.items():
+        if isinstance(value, list):
+            value = _mv(value)
+        if value is not None:
+            row[name] = value  # type: ignore[assignment]
+    return row
+
+
+def run_pipeline(segments: Sequence[str], rows: Sequence[Row], ctx: Context) -> Table:
+    """The `| command args` segments (what follows the base search) applied to its results in
+    order (rows as as_row makes them; no command changes a row it is given)."""
+    table = Table(sorted({name for row in rows for name in row}), list(rows))
+    for segment in segments:
         command, _, args = segment.strip().partition(" ")
         if command not in COMMANDS:
             raise RunError(f"command {command!r} is not supported here")
-        rows = COMMANDS[command](rows, args, ctx)
-    return rows
+        table = COMMANDS[command](table, args, ctx)
+    return table
+
+
+def render(value: Value) -> object:
+    """A value as Splunk's JSON results carry it: a string, a list of strings, or null."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return [render(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return text(value)
+
+
+def as_results(table: Table) -> Dict[str, object]:
+    """Columnar form, as Dashboard Studio's data sources hand results to visualizations (_time
+    as an ISO 8601 string, which the visualizations format)."""
+
+    def cell(name: str, value: Value) -> object:
+        when = number(single(value, name)) if name == "_time" else None
+        return iso(when) if when is not None else render(value)
+
+    return {
+        "fields": list(table.columns),
+        "columns": [[cell(name, row.get(name)) for row in table.rows] for name in table.columns],
+    }
 
 
 def _sorted_events(

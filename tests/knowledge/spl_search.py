@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from typing import Callable, List, Mapping, Sequence, Tuple, Union
+from typing import List, Mapping, Sequence, Tuple, Union
 
 
 class SearchError(Exception):
@@ -258,25 +258,3 @@ def balance_problems(text: str) -> List[str]:
 
 
 MACRO = re.compile(r"`([^`(]+)(?:\(([^`]*)\))?`")
-
-
-def expand_macros(text: str, definition: Callable[[str], str], depth: int = 0) -> str:
-    """Expand `name` and `name(a, b)`: a macro with arguments is the stanza name(N) of macros.conf,
-    whose definition names its arguments $arg$ (definition(name(N)) returns "args\0definition")."""
-    if depth > 5:
-        raise SearchError("macros nest too deeply")
-
-    def replace(match: re.Match) -> str:
-        if match.group(2) is None:
-            return expand_macros(definition(match.group(1)), definition, depth + 1)
-        values = [v.strip() for v in split_outside_quotes(match.group(2), ",")]
-        stanza = f"{match.group(1)}({len(values)})"
-        names, _, body = definition(stanza).partition("\0")
-        names_list = [n.strip() for n in names.split(",") if n.strip()]
-        if len(names_list) != len(values):
-            raise SearchError(f"macro {stanza} declares args {names_list}")
-        for name, value in zip(names_list, values):
-            body = body.replace(f"${name}$", value)
-        return expand_macros(body, definition, depth + 1)
-
-    return MACRO.sub(replace, text)

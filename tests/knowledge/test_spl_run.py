@@ -1,22 +1,31 @@
-"""spl_run, the pipeline runner the coverage tests rely on: each command and function behaves as
-Splunk documents it, and what it does not know is refused."""
+"""spl_run, the one SPL evaluator of the suite (coverage and content tests, the alert simulation,
+the dashboards' results): each command and function behaves as Splunk documents it, its answers
+match brute force on generated events, and what it does not know is refused (a refused panel or
+search is reported, never shown with made-up rows)."""
 
 import calendar
+from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from .spl_run import (
+    Context,
     Macro,
     RunError,
+    as_results,
+    as_row,
     expand,
+    iso,
     macros_from_conf,
     relative_time,
     run,
+    run_pipeline,
     strftime,
     strptime,
+    values_of,
 )
 
 EVENTS = [
@@ -221,9 +230,192 @@ def test_strptime_needs_the_whole_string_and_honours_offsets():
         ("@d", "2026-06-03T00:00:00"),
         ("+1h", "2026-06-03T11:17:42"),
         ("@w", "2026-05-31T00:00:00"),  # Sunday
+        ("@w0", "2026-05-31T00:00:00"),
+        ("-7d@w0", "2026-05-24T00:00:00"),
+        ("-30", "2026-06-03T10:17:12"),  # seconds when no unit
+        ("-2min", "2026-06-03T10:15:42"),
+        ("", "2026-06-03T10:17:42"),
+        ("0", "1970-01-01T00:00:00"),  # an epoch time: earliest=0
     ],
 )
 def test_relative_time(spec, expected):
     now = calendar.timegm((2026, 6, 3, 10, 17, 42))
     got = datetime.fromtimestamp(relative_time(now, spec), tz=timezone.utc)
     assert got.strftime("%Y-%m-%dT%H:%M:%S") == expected
+
+
+# --- the commands after a matched base search (alert simulation, dashboard results)
+
+NOW = 1_800_000_000.0
+CTX = Context(NOW, (NOW - 86400, NOW))
+
+names = st.sampled_from(["alice", "bob", "carol", "Dave", "10", "9"])
+events = st.lists(
+    st.fixed_dictionaries(
+        {"_time": st.floats(NOW - 86000, NOW), "user": names},
+        optional={
+            "src": st.lists(names, min_size=1, max_size=3).map(lambda v: v if len(v) > 1 else v[0])
+        },
+    ),
+    max_size=40,
+)
+
+
+def pipe(query, events, ctx=CTX):
+    return run_pipeline(
+        [s for s in query.split("|") if s.strip()], [as_row(e) for e in events], ctx
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(events)
+def test_stats_count_and_dc_by_field_match_brute_force(events):
+    table = pipe("stats count AS n dc(src) AS ips by user | sort - n", events)
+    expected = Counter(row["user"] for row in events)
+    assert {r["user"]: r["n"] for r in table.rows} == {k: float(v) for k, v in expected.items()}
+    for result in table.rows:
+        ips = {
+            v
+            for row in events
+            if row["user"] == result["user"]
+            for v in (row.get("src") if isinstance(row.get("src"), list) else [row.get("src")])
+            if v is not None
+        }
+        assert result["ips"] == float(len(ips))
+    counts = [r["n"] for r in table.rows]
+    assert counts == sorted(counts, reverse=True)
+    assert table.columns == ["user", "n", "ips"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(events)
+def test_stats_by_a_multivalue_field_counts_the_row_in_each_value(events):
+    table = pipe("stats count AS n by src", events)
+    expected = Counter(
+        v for row in events for v in set(values_of(pipe("head 1", [row]).rows[0].get("src")))
+    )
+    assert {r["src"]: r["n"] for r in table.rows} == {k: float(v) for k, v in expected.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(events)
+def test_stats_without_by_always_gives_one_row(events):
+    table = pipe("stats count AS n", events)
+    assert [r["n"] for r in table.rows] == [float(len(events))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(events)
+def test_timechart_counts_every_event_in_range_once(events):
+    table = pipe("timechart count by user", events)
+    total = sum(v for r in table.rows for k, v in r.items() if k != "_time")
+    assert total == len(events)
+    assert len(table.rows) == 49  # -24h in 30-minute buckets, both ends included
+
+
+def test_timechart_limit_folds_the_rest_into_other():
+    events = [{"_time": NOW - 10, "user": u} for u in ["b", "a", "b", "c", "b", "a"]]
+    table = pipe("timechart limit=1 count by user", events)
+    assert table.columns == ["_time", "b", "OTHER"]  # the series with the most events
+    assert sum(r["OTHER"] for r in table.rows) == 3
+    assert sum(r["b"] for r in table.rows) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 7200), st.sampled_from(["a", "b"])), max_size=30),
+    st.sampled_from([(600, "10m"), (900, "15m"), (3600, "1h")]),
+    st.booleans(),
+)
+@example(points=[(0, "a"), (600, "a")], window=(600, "10m"), current=True)  # at the boundary
+def test_streamstats_time_window_matches_brute_force(points, window, current):
+    """Each row counts the earlier rows of its user (and itself unless current=f) whose _time is
+    within the window of its own, the stream being newest first as a search returns it."""
+    seconds, spec = window
+    events = sorted(({"_time": float(t), "user": u} for t, u in points), key=lambda r: -r["_time"])
+    flag = "" if current else "current=f "
+    table = pipe(f"streamstats time_window={spec} {flag}count AS n by user", events)
+    for index, row in enumerate(table.rows):
+        earlier = [
+            e
+            for e in events[:index]
+            if e["user"] == row["user"] and abs(row["_time"] - e["_time"]) < seconds
+        ]
+        assert row["n"] == float(len(earlier) + (1 if current else 0))
+
+
+def test_iplocation_uses_the_contexts_table():
+    geo = {"203.0.113.9": {"Country": "France", "City": "Paris"}}
+    table = pipe(
+        "iplocation src | stats count AS n by Country",
+        [{"src": "203.0.113.9"}, {"src": "198.51.100.1"}, {"src": "203.0.113.9"}],
+        Context(NOW, geo=geo),
+    )
+    assert table.rows == [{"Country": "France", "n": 2.0}]
+
+
+def test_eval_functions_and_where():
+    events = [
+        {"_time": NOW - 120, "lag_s": "90", "status": "success"},
+        {"_time": NOW, "lag_s": "x"},
+    ]
+    table = pipe(
+        'eval m=round(lag_s/60, 1), ok=if(status="success", "yes", null()), '
+        't=strftime(_time, "%Y-%m-%d"), age=round((now() - _time)/60, 0), '
+        'u=upper("a") . lower("B"), z=mvzip(mvappend("1", "2"), mvappend("x", "y"), "-") '
+        "| where age > 1",
+        events,
+    )
+    assert [(r["m"], r["ok"], r["age"], r["u"], r["z"]) for r in table.rows] == [
+        (1.5, "yes", 2.0, "Ab", ("1-x", "2-y"))
+    ]
+    assert table.rows[0]["t"] == "2027-01-15"
+
+
+def test_results_are_strings_and_lists_like_splunks():
+    table = pipe("stats count AS n values(src) AS ips", [{"src": ["b", "a"]}, {"src": "a"}])
+    assert as_results(table) == {"fields": ["n", "ips"], "columns": [["2"], [["a", "b"]]]}
+    table = pipe("eval x=null() | table _time x", [{"_time": NOW + 0.25}])
+    assert as_results(table) == {
+        "fields": ["_time", "x"],
+        "columns": [[iso(NOW + 0.25)], [None]],
+    }
+    assert iso(NOW + 0.25) == "2027-01-15T08:00:00.250+00:00"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "rex field=x (?<y>.*)",
+        "stats perc95(x)",
+        "stats count AS n span=1h",
+        "eval x=lower(a, b)",
+        "eval x = a +",
+        "timechart span=1h count",
+        "timechart count by a x",
+        "table x*",
+        "head -5",
+        "iplocation src",  # no address table in the context
+        "streamstats time_window=1mon count",
+        "dedup a",
+    ],
+)
+def test_what_is_not_emulated_is_refused(query):
+    with pytest.raises(RunError):
+        pipe(query, [{"_time": NOW, "a": "1", "x": "2"}])
+
+
+def test_timechart_needs_the_time_range():
+    with pytest.raises(RunError):
+        pipe("timechart count", [{"_time": NOW}], Context(NOW))
+
+
+@settings(max_examples=60, deadline=None)
+@given(events)
+def test_eventstats_gives_every_row_its_groups_result(events):
+    table = pipe("eventstats count AS n max(_time) AS last by user", events)
+    assert len(table.rows) == len(events)
+    for row in table.rows:
+        group = [e for e in events if e["user"] == row["user"]]
+        assert (row["n"], row["last"]) == (float(len(group)), max(e["_time"] for e in group))
+    assert table.columns[-2:] == ["n", "last"]

@@ -1,7 +1,7 @@
 """Results of every ds.search of every Dashboard Studio view of the BUILT add-on, derived from the
 sample events: the base search (macros expanded) matched by the knowledge suite against the
 samples run through the built add-on's search-time configuration, then the query's transforming
-commands applied by spl_pipeline. Written as JSON for the browser tests, which serve it to
+commands applied by tests/knowledge/spl_run. Written as JSON for the browser tests, which serve it to
 Splunk's dashboard framework.
 
 Run in .venv-knowledge (pytest-splunk-addon loads the samples):
@@ -28,9 +28,7 @@ REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import spl_pipeline  # noqa: E402
-
-from tests.knowledge import checks, content, spl_search  # noqa: E402
+from tests.knowledge import checks, content, spl_run, spl_search  # noqa: E402
 from tests.knowledge.search_time import ConfigError, SearchTime  # noqa: E402
 
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
@@ -97,25 +95,25 @@ def time_range(
     for key in ("earliest", "latest"):
         spec = params.get(key)
         spec = defaults.get(spec, spec)
-        out.append(None if spec is None else spl_pipeline.relative_time(now, spec))
+        out.append(None if spec is None else spl_run.relative_time(now, spec))
     return out[0], out[1]
 
 
 def evaluate(
-    query: str, events: List[Dict[str, Any]], macros: Mapping[str, str], ctx: spl_pipeline.Context
+    query: str, events: List[Dict[str, Any]], macros: Mapping[str, str], ctx: spl_run.Context
 ) -> Dict[str, Any]:
     try:
         expr = spl_search.parse(content.base_search(query, macros))
         matching = [row for row in events if spl_search.matches(expr, _fields(row))]
         segments = spl_search.split_outside_quotes(query, "|")[1:]
-        table = spl_pipeline.run(segments, matching, ctx)
-    except (spl_search.SearchError, spl_pipeline.Unsupported, ConfigError) as error:
+        table = spl_run.run_pipeline(segments, [spl_run.as_row(r) for r in matching], ctx)
+    except (spl_search.SearchError, spl_run.RunError, ConfigError) as error:
         return {"query": query, "reason": f"{type(error).__name__}: {error}"}
-    return {"query": query, "matched": len(matching), **spl_pipeline.as_results(table)}
+    return {"query": query, "matched": len(matching), **spl_run.as_results(table)}
 
 
 def _fields(row: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
-    return {k: tuple(str(x) for x in spl_pipeline.values_of(v)) for k, v in row.items()}
+    return {k: tuple(str(x) for x in (v if isinstance(v, list) else [v])) for k, v in row.items()}
 
 
 def compute(app: Path, now: float) -> Dict[str, Any]:
@@ -136,8 +134,8 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
                 }
                 continue
             try:
-                ctx = spl_pipeline.Context(now, time_range(board.definition, source, now))
-            except spl_pipeline.Unsupported as error:
+                ctx = spl_run.Context(now, time_range(board.definition, source, now))
+            except spl_run.RunError as error:
                 sources[key] = {"query": query, "reason": f"time range: {error}"}
                 continue
             sources[key] = evaluate(query, events, macros, ctx)

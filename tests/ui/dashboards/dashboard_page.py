@@ -7,15 +7,18 @@ opened. Shared by the browser tests and `make screenshots-dashboards`.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-import spl_pipeline
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))
+
+from tests.knowledge import spl_run  # noqa: E402
+
 BUNDLE = HERE / "build" / "dashboards.js"
 BUNDLE_CSS = HERE / "build" / "dashboards.css"
 RESULTS = HERE / "build" / "results.json"
@@ -96,7 +99,7 @@ def timeparser_answer(url: str) -> Dict[str, str]:
     now = time.time()
     answer = {}
     for spec in parse_qs(urlsplit(url).query, keep_blank_values=True).get("time", []):
-        answer[spec] = spl_pipeline.iso(spl_pipeline.relative_time(now, spec))
+        answer[spec] = spl_run.iso(spl_run.relative_time(now, spec))
     return answer
 
 
