@@ -1,4 +1,4 @@
-"""Fixtures of the dashboard browser tests (run by `make test-ui-dashboards`, which builds the
+"""Fixtures of the dashboard browser tests (run by `make test-ui`, which builds the
 add-on, computes build/results.json in .venv-knowledge and bundles build/dashboards.js first)."""
 
 from __future__ import annotations

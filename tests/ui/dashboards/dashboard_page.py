@@ -24,7 +24,7 @@ APP = "TA-ringcentral-audit"
 ORIGIN = "http://splunk-web.invalid"
 SPLUNKD = "/en-US/splunkd/__raw"
 CHROMIUM = "/usr/bin/chromium"
-MAKE_HINT = "run `make test-ui-dashboards` (it builds the add-on, the results and the bundle)"
+MAKE_HINT = "run `make test-ui` (it builds the add-on, the results and the bundle)"
 VIEWPORT = {"width": 1440, "height": 1000}
 LOAD_TIMEOUT_MS = 120_000
 
