@@ -168,8 +168,10 @@ def open_view(
     page.goto(f"{ORIGIN}/en-US/app/{APP}/{view}", wait_until="commit")
     try:
         page.wait_for_function(
-            "() => { const r = (window.__harness && window.__harness.requests) || [];"
-            " return r.length > 0 && r.every(x => x.requested); }",
+            # every computed query (a chain's only once its base answered) asked and answered
+            "() => { const h = window.__harness || {}; const r = h.requests || [];"
+            " return r.length > 0 && r.every(x => x.requested)"
+            " && Object.keys(h.results || {}).every(q => r.some(x => x.query === q)); }",
             timeout=LOAD_TIMEOUT_MS,
             polling=250,
         )
