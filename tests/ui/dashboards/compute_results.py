@@ -72,7 +72,7 @@ def resolved(definition: Mapping[str, Any], key: str) -> Tuple[str, Mapping[str,
         if kind != "ds.chain":
             raise Unresolved(f"data source type {kind} is not emulated")
         if key in chain:
-            raise Unresolved(f"circular extend: {' -> '.join(chain + [key])}")
+            raise Unresolved(f"circular extend: {' -> '.join([*chain, key])}")
         chain.append(key)
         key = str(source.get("options", {}).get("extend", ""))
 
@@ -153,7 +153,7 @@ def shifted_collection_raw(raw: str, days: int) -> str:
     """A collection event moved by whole days: every RFC 3339 time in it (time, window and loss
     bounds, run start) moves together, so holes, gaps and clock times stay as in the sample."""
 
-    def move(match: "re.Match[str]") -> str:
+    def move(match: re.Match[str]) -> str:
         stamp = calendar.timegm(time.strptime(match.group(1), EVENT_TIME)) + days * DAY
         return f'"{time.strftime(EVENT_TIME, time.gmtime(stamp))}.{match.group(2)}Z"'
 
@@ -177,11 +177,13 @@ def audit_events(app: Path, now: float) -> List[Dict[str, Any]]:
     samples = checks.samples(checks.PACKAGE)
     collection = [s.raw for s in samples if s.metadata.get("sourcetype") == COLLECTION]
     days = collection_shift_days(collection, now) if collection else 0
+    configs: Dict[str, SearchTime] = {}
     rows = []
     for sample in samples:
         sourcetype = sample.metadata.get("sourcetype", checks.SOURCETYPE)
         raw = shifted_collection_raw(sample.raw, days) if sourcetype == COLLECTION else sample.raw
-        event = checks.search_time(checks.PACKAGE, sourcetype).run(raw, checks.INDEX_METADATA)
+        config = configs.setdefault(sourcetype, SearchTime(app, sourcetype))
+        event = config.run(raw, checks.INDEX_METADATA)
         row = _row(event.search_fields())
         document = json.loads(raw)
         stamp = document["time"] if sourcetype == COLLECTION else document["eventTime"]
@@ -269,7 +271,10 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
             try:
                 query, base = resolved(definition, key)
             except Unresolved as error:
-                sources[key] = {"query": source.get("options", {}).get("query", ""), "reason": str(error)}
+                sources[key] = {
+                    "query": source.get("options", {}).get("query", ""),
+                    "reason": str(error),
+                }
                 continue
             try:
                 ctx = spl_pipeline.Context(now, time_range(definition, base, now))

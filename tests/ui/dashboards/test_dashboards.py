@@ -154,7 +154,10 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
         if item["status"] and not item["waiting"] and computed_rows_of(source):
             problems.append(f"{key}: status {item['status']!r}")
         if (view["name"], ds_key) in ALLOWED_UNEVALUATED:
-            continue  # shows the harness's error (checked in test_unevaluated_panels_say_so)
+            # never made-up rows: the panel shows the harness's refusal and why
+            if "test harness: no results computed" not in item["text"]:
+                problems.append(f"{key}: not evaluated, yet shows {item['text'][:120]!r}")
+            continue
         if item["waiting"]:
             problems.append(f"{key}: shows no data: {item['message'] or 'placeholder'}")
             continue
