@@ -145,17 +145,18 @@ def _row(fields: Mapping[str, Tuple[str, ...]]) -> Dict[str, Any]:
 
 
 COLLECTION = "ringcentral:audit:collection"
-ISO_TIME = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z"')
+ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{3})?Z")
 DAY = 86400
 
 
 def shifted_collection_raw(raw: str, days: int) -> str:
     """A collection event moved by whole days: every RFC 3339 time in it (time, window and loss
-    bounds, run start) moves together, so holes, gaps and clock times stay as in the sample."""
+    bounds, run start, and those its message quotes) moves together, so holes, gaps and clock
+    times stay as in the sample."""
 
     def move(match: re.Match[str]) -> str:
         stamp = calendar.timegm(time.strptime(match.group(1), EVENT_TIME)) + days * DAY
-        return f'"{time.strftime(EVENT_TIME, time.gmtime(stamp))}.{match.group(2)}Z"'
+        return f"{time.strftime(EVENT_TIME, time.gmtime(stamp))}{match.group(2) or ''}Z"
 
     return ISO_TIME.sub(move, raw)
 
@@ -259,7 +260,8 @@ def _fields(row: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
 
 def compute(app: Path, now: float) -> Dict[str, Any]:
     macros = content.macro_definitions(app)
-    events = audit_events(app, now) + log_events(now)
+    # newest first, the order in which Splunk returns events (what `head` and `dedup` keep)
+    events = sorted(audit_events(app, now) + log_events(now), key=lambda row: -row["_time"])
     views = []
     for path in content.views(app):
         board = content.load_dashboard(path)
