@@ -105,19 +105,12 @@ def whole_search_fallback(
 ) -> Dict[str, Any]:
     """Bridge until the SPL evaluators are one module (engineer i13spl): a search the dashboard
     pipeline cannot follow (strptime, case, streamstats...) is run whole by the knowledge suite's
-    spl_run, the runner tests/knowledge/test_coverage*.py check these searches with, on the
-    events of the data source's time range. If neither can, both reasons are kept."""
+    spl_run, the runner tests/knowledge/test_coverage*.py check these searches with ("matched"
+    is then the events of the time range). If neither can, both reasons are kept."""
     from tests.knowledge import spl_run
 
-    earliest, latest = ctx.range
-    in_range = [
-        row
-        for row in events
-        if (earliest is None or row["_time"] >= earliest)
-        and (latest is None or row["_time"] < latest)
-    ]
     try:
-        rows = spl_run.run(query, [_fields(row) for row in in_range], {}, ctx.now)
+        rows = spl_run.run(query, [_fields(row) for row in events], {}, ctx.now)
     except (spl_run.RunError, spl_search.SearchError) as error:
         return {"query": query, "reason": f"{reason}; spl_run: {error}"}
     columns: List[str] = []
@@ -127,7 +120,20 @@ def whole_search_fallback(
         columns,
         [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in rows],
     )
-    return {"query": query, "matched": len(in_range), **spl_pipeline.as_results(table)}
+    return {"query": query, "matched": len(events), **spl_pipeline.as_results(table)}
+
+
+def in_range(
+    events: List[Dict[str, Any]], bounds: Tuple[Optional[float], Optional[float]]
+) -> List[Dict[str, Any]]:
+    """The events a search job with these earliest/latest reads: earliest <= _time < latest."""
+    earliest, latest = bounds
+    return [
+        row
+        for row in events
+        if (earliest is None or row["_time"] >= earliest)
+        and (latest is None or row["_time"] < latest)
+    ]
 
 
 def with_input_defaults(definition: Mapping[str, Any], query: str) -> str:
@@ -289,9 +295,10 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
             except spl_search.SearchError as error:
                 sources[key] = {"query": query, "reason": f"macros: {error}"}
                 continue
-            result = evaluate(expanded, events, macros, ctx)
+            searched = in_range(events, ctx.range)  # the job's earliest/latest, as splunkd
+            result = evaluate(expanded, searched, macros, ctx)
             if "reason" in result:
-                result = whole_search_fallback(expanded, events, ctx, result["reason"])
+                result = whole_search_fallback(expanded, searched, ctx, result["reason"])
             sources[key] = {**result, "query": query}
             if source.get("type") == "ds.chain":
                 sources[key]["extends"] = source["options"]["extend"]
