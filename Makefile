@@ -56,8 +56,9 @@ bench: venv
 	$(PY) bench/bench.py
 
 clean:
-	rm -rf $(VENV) .venv-* output dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
-	@echo "clean: removed the virtual environments, output/, dist/, build/ and caches"
+	rm -rf $(VENV) .venv-* output dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		tests/ui/dashboards/node_modules tests/ui/dashboards/build
+	@echo "clean: removed the virtual environments, output/, dist/, build/, caches and the dashboard harness's node_modules/ and build/"
 
 include $(wildcard mk/*.mk)
 

@@ -1,21 +1,27 @@
-# What an admin sees, in a real browser: the built add-on's setup pages (and, from tests/ui/dashboards,
-# its dashboards) in headless Debian chromium driven by Playwright for Python, with stand-ins for
-# Splunk Web and splunkd (tests/standins/) that run the add-on's own REST handlers.
-#   make test-ui       build, then every test under tests/ui (part of `make test`)
-#   make screenshots   build, then PNGs of the setup pages into docs/images/ (and of the dashboards,
-#                      through `screenshots-dashboards` when an mk/*.mk file defines it)
+# What an admin sees, in a real browser: the built add-on's setup pages (tests/ui/pages, with
+# stand-ins for Splunk Web and splunkd from tests/standins/ that run the add-on's own REST handlers)
+# and its Dashboard Studio views (tests/ui/dashboards, rendered by Splunk's own dashboard framework
+# from npm, their searches answered with results derived from the samples), in headless Debian
+# chromium driven by Playwright for Python, all in one environment (.venv-ui).
+#   make test-ui       build, npm ci, bundle, results, then every test under tests/ui once
+#                      (part of `make test`)
+#   make screenshots   the same preparation, then the PNGs of the setup pages and of every
+#                      dashboard into docs/images/
 # The browser is Debian's chromium (/usr/bin/chromium), never Playwright's own download: as root
-# these targets install it (apt-get), otherwise they say what to install.
+# these targets install it and node/npm (apt-get), otherwise they say what to install.
 UI_VENV := .venv-ui
 UI_PY := $(UI_VENV)/bin/python
 UI_APT_PACKAGES := chromium fonts-dejavu-core
-# Other areas run their own preparation before the browser tests (e.g. an npm install) by adding
-# a target name here in their mk file: UI_TEST_DEPS += my-target
-UI_TEST_DEPS ?=
+UI_DASH := tests/ui/dashboards
+UI_DASH_BUILD := $(UI_DASH)/build
+UI_DASH_BUNDLE := $(UI_DASH_BUILD)/dashboards.js
+UI_DASH_RESULTS := $(UI_DASH_BUILD)/results.json
+UI_IMAGES := docs/images
 
 EXTRA_TESTS += test-ui
 
-.PHONY: test-ui screenshots screenshots-pages ui-venv ui-browser lock-ui
+.PHONY: test-ui screenshots screenshots-pages screenshots-dashboards ui-venv ui-browser ui-node \
+	ui-dashboards ui-dashboards-results lock-ui
 
 ui-venv: $(UI_VENV)/.installed
 $(UI_VENV)/.installed: requirements/ui.txt
@@ -40,17 +46,49 @@ ui-browser:
 		fi; \
 	fi
 
-test-ui: build ui-venv ui-browser
-	@for target in $(UI_TEST_DEPS); do $(MAKE) --no-print-directory $$target || exit 1; done
-	$(UI_PY) -m pytest -p no:cacheprovider --basetemp=output/ui-tmp tests/ui
+# node and npm (Splunk's dashboard framework is bundled from npm for the dashboard tests).
+ui-node:
+	@missing=""; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing$$missing (the dashboard tests bundle Splunk's framework from npm)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "The dashboard tests need$$missing: run as root, or apt-get install$$missing" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+$(UI_DASH)/node_modules/.installed: $(UI_DASH)/package-lock.json | ui-node
+	cd $(UI_DASH) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(UI_DASH_BUNDLE): $(UI_DASH)/entry.jsx $(UI_DASH)/node_modules/.installed
+	mkdir -p $(UI_DASH_BUILD)
+	cd $(UI_DASH) && ./node_modules/.bin/esbuild entry.jsx --bundle --minify --log-level=warning \
+		--outfile=build/dashboards.js --loader:.js=jsx --define:global=window \
+		--define:process.env.NODE_ENV='"production"'
+
+# Results of every data source of the built views, from the samples (in the knowledge venv).
+ui-dashboards-results: build knowledge-venv
+	$(KNOWLEDGE_PY) $(UI_DASH)/compute_results.py $(ADDON_OUT) $(UI_DASH_RESULTS)
+
+# Everything the dashboard tests and pictures need besides the browser and .venv-ui.
+ui-dashboards: ui-dashboards-results $(UI_DASH_BUNDLE)
+
+test-ui: build ui-venv ui-browser ui-dashboards
+	$(UI_PY) -m pytest -p no:cacheprovider --basetemp=output/ui-tmp tests/ui --durations=6
 
 screenshots-pages: build ui-venv ui-browser
-	$(UI_PY) -m tests.ui.screenshots docs/images
+	$(UI_PY) -m tests.ui.screenshots $(UI_IMAGES)
 
-# The dashboards' pictures come from their own step, called when an mk/*.mk file defines it.
-screenshots: screenshots-pages
-	@if grep -qs '^screenshots-dashboards:' $(wildcard mk/*.mk); then \
-		$(MAKE) --no-print-directory screenshots-dashboards; fi
+screenshots-dashboards: ui-venv ui-browser ui-dashboards
+	$(UI_PY) $(UI_DASH)/screenshots.py $(UI_IMAGES)
+
+screenshots: screenshots-pages screenshots-dashboards
 
 lock-ui: $(UI_VENV)/.installed
 	$(UI_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/ui.in

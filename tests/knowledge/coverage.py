@@ -98,7 +98,8 @@ def saved(app: Path, name: str) -> Dict[str, str]:
 def view_query(app: Path, source: str) -> str:
     path = app / "default" / "data" / "ui" / "views" / f"{VIEW}.xml"
     board = content.load_dashboard(path)
-    return str(board.definition["dataSources"][source]["options"]["query"])
+    # a ds.chain runs as its base search followed by its own post-processing query
+    return next(q.text for q in board.queries() if q.where.endswith(f", {source}"))
 
 
 def run(

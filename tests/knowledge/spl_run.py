@@ -1046,7 +1046,27 @@ def _iplocation(table: Table, args: str, ctx: Context) -> Table:
     return _with(table, out, _LOCATION)
 
 
+def _dedup(table: Table, args: str, ctx: Context) -> Table:
+    """`dedup <field> ...` as Splunk documents it: the first row of each combination of the
+    fields' values (rows come newest first), rows lacking one of the fields dropped. Options
+    (keepempty, consecutive, sortby) are refused, not ignored."""
+    names = [w for w in re.split(r"[\s,]+", args.strip()) if w]
+    if not names or any("=" in n or n == "sortby" for n in names):
+        raise RunError(f"dedup {args!r}: only `dedup <field> ...` is supported")
+    seen, rows = set(), []
+    for row in table.rows:
+        if any(row.get(name) is None for name in names):
+            continue
+        key = tuple(repr(row.get(name)) for name in names)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(row)
+    return Table(table.columns, rows)
+
+
 COMMANDS: Dict[str, Callable[[Table, str, Context], Table]] = {
+    "dedup": _dedup,
     "eval": _eval,
     "where": _where,
     "sort": _sort,

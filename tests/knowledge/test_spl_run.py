@@ -397,7 +397,8 @@ def test_results_are_strings_and_lists_like_splunks():
         "head -5",
         "iplocation src",  # no address table in the context
         "streamstats time_window=1mon count",
-        "dedup a",
+        "dedup a sortby x",
+        "dedup keepempty=true a",
     ],
 )
 def test_what_is_not_emulated_is_refused(query):
@@ -419,3 +420,15 @@ def test_eventstats_gives_every_row_its_groups_result(events):
         group = [e for e in events if e["user"] == row["user"]]
         assert (row["n"], row["last"]) == (float(len(group)), max(e["_time"] for e in group))
     assert table.columns[-2:] == ["n", "last"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(events)
+def test_dedup_keeps_the_first_row_of_each_value_and_drops_rows_without_it(events):
+    rows = [dict(e) for e in events] + [{"_time": NOW}]  # a row without the field
+    table = pipe("dedup user", rows)
+    firsts = {}
+    for row in rows:
+        if "user" in row:
+            firsts.setdefault(row["user"], row["_time"])
+    assert [(r["user"], r["_time"]) for r in table.rows] == list(firsts.items())

@@ -68,6 +68,8 @@ def shoot(out: Path) -> List[Path]:
         )
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.mouse.move(0, 0)
+        # the Server menu fades out after its choice: shot too early, its ghost covers the help
+        page.wait_for_timeout(1_000)
         written.append(out / PICTURES[0])
         page.screenshot(path=str(written[-1]))
 

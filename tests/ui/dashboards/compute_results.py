@@ -35,20 +35,120 @@ LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
 EVENT_TIME = "%Y-%m-%dT%H:%M:%S"
 
 
+class Unresolved(Exception):
+    """A data source the harness cannot run as Splunk would (wrong type, broken chain)."""
+
+
+def merge_searches(base: str, sub: str) -> str:
+    """mergeSearches of @splunk/datasource-utils, which Splunk's SplunkSearch uses for a ds.chain:
+    the base query without a trailing pipe, " | ", the chain's query without its leading pipe."""
+    stripped = base.rstrip()
+    if stripped.endswith("|"):
+        base = stripped[:-1].rstrip()
+    lead = sub.lstrip()
+    if lead.startswith("|"):
+        sub = lead[1:].lstrip()
+    return f"{base} | {sub}"
+
+
+def resolved(definition: Mapping[str, Any], key: str) -> Tuple[str, Mapping[str, Any]]:
+    """The search Splunk runs for a data source and the ds.search whose job it runs in: a ds.chain
+    post-processes the results of the data source it extends (chains of chains too), so its
+    search is the parent's merged with its own query, in the time range of the base ds.search."""
+    sources = definition.get("dataSources", {})
+    chain: List[str] = []
+    while True:
+        source = sources.get(key)
+        if source is None:
+            raise Unresolved(f"{chain[-1] if chain else key} extends {key!r}, which does not exist")
+        kind = source.get("type")
+        if kind == "ds.search":
+            query = str(source.get("options", {}).get("query", ""))
+            for link in reversed(chain):
+                query = merge_searches(query, str(sources[link]["options"].get("query", "")))
+            return query, source
+        if kind != "ds.chain":
+            raise Unresolved(f"data source type {kind} is not emulated")
+        if key in chain:
+            raise Unresolved(f"circular extend: {' -> '.join([*chain, key])}")
+        chain.append(key)
+        key = str(source.get("options", {}).get("extend", ""))
+
+
+def in_range(
+    events: List[Dict[str, Any]], bounds: Tuple[Optional[float], Optional[float]]
+) -> List[Dict[str, Any]]:
+    """The events a search job with these earliest/latest reads: earliest <= _time < latest."""
+    earliest, latest = bounds
+    return [
+        row
+        for row in events
+        if (earliest is None or row["_time"] >= earliest)
+        and (latest is None or row["_time"] < latest)
+    ]
+
+
+def with_input_defaults(definition: Mapping[str, Any], query: str) -> str:
+    """The query as the view first runs it: each $token$ of an input (other than the time range,
+    which goes to earliest/latest) replaced by that input's default value."""
+    for item in definition.get("inputs", {}).values():
+        options = item.get("options", {})
+        if item.get("type") != "input.timerange" and options.get("token"):
+            query = query.replace(f"${options['token']}$", str(options.get("defaultValue", "")))
+    return query
+
+
 def _row(fields: Mapping[str, Tuple[str, ...]]) -> Dict[str, Any]:
     return {k: (v[0] if len(v) == 1 else list(v)) for k, v in fields.items() if v}
 
 
+COLLECTION = "ringcentral:audit:collection"
+ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{3})?Z")
+DAY = 86400
+
+
+def shifted_collection_raw(raw: str, days: int) -> str:
+    """A collection event moved by whole days: every RFC 3339 time in it (time, window and loss
+    bounds, run start, and those its message quotes) moves together, so holes, gaps and clock
+    times stay as in the sample."""
+
+    def move(match: re.Match[str]) -> str:
+        stamp = calendar.timegm(time.strptime(match.group(1), EVENT_TIME)) + days * DAY
+        return f"{time.strftime(EVENT_TIME, time.gmtime(stamp))}{match.group(2) or ''}Z"
+
+    return ISO_TIME.sub(move, raw)
+
+
+def collection_shift_days(raws: List[str], now: float) -> int:
+    """Whole days that bring the newest collection event to yesterday (UTC): the sample's fixed
+    times (June 2026) then fall in each view's default time range, whatever the date of the run."""
+    newest = max(
+        calendar.timegm(time.strptime(m.group(1), EVENT_TIME))
+        for raw in raws
+        for m in ISO_TIME.finditer(raw)
+    )
+    return int((now // DAY - 1) - newest // DAY)
+
+
 def audit_events(app: Path, now: float) -> List[Dict[str, Any]]:
-    config = SearchTime(app)
+    """The samples of both sourcetypes, each through its own sourcetype's search-time
+    configuration: audit records at their ##timestamp## time, collection events shifted."""
+    samples = checks.samples(checks.PACKAGE)
+    collection = [s.raw for s in samples if s.metadata.get("sourcetype") == COLLECTION]
+    days = collection_shift_days(collection, now) if collection else 0
+    configs: Dict[str, SearchTime] = {}
     rows = []
-    for sample in checks.samples(checks.PACKAGE):
-        event = config.run(sample.raw, checks.INDEX_METADATA)
+    for sample in samples:
+        sourcetype = sample.metadata.get("sourcetype", checks.SOURCETYPE)
+        raw = shifted_collection_raw(sample.raw, days) if sourcetype == COLLECTION else sample.raw
+        config = configs.setdefault(sourcetype, SearchTime(app, sourcetype))
+        event = config.run(raw, checks.INDEX_METADATA)
         row = _row(event.search_fields())
-        stamp = json.loads(sample.raw)["eventTime"]
+        document = json.loads(raw)
+        stamp = document["time"] if sourcetype == COLLECTION else document["eventTime"]
         row["_time"] = float(calendar.timegm(time.strptime(stamp[:19], EVENT_TIME)))
         row["_indextime"] = float(int(now))
-        row["_raw"] = sample.raw
+        row["_raw"] = raw
         rows.append(row)
     return rows
 
@@ -118,27 +218,40 @@ def _fields(row: Mapping[str, Any]) -> Dict[str, Tuple[str, ...]]:
 
 def compute(app: Path, now: float) -> Dict[str, Any]:
     macros = content.macro_definitions(app)
-    events = audit_events(app, now) + log_events(now)
+    # newest first, the order in which Splunk returns events (what `head` and `dedup` keep)
+    events = sorted(audit_events(app, now) + log_events(now), key=lambda row: -row["_time"])
     views = []
     for path in content.views(app):
         board = content.load_dashboard(path)
         if board.root_attrs.get("version") != "2":
             continue  # UCC's own pages (configuration, inputs, dashboard): tests/ui's other half
         sources = {}
-        for key, source in board.definition.get("dataSources", {}).items():
-            query = source.get("options", {}).get("query", "")
-            if source.get("type") != "ds.search":
+        definition = board.definition
+        for key, source in definition.get("dataSources", {}).items():
+            try:
+                query, base = resolved(definition, key)
+            except Unresolved as error:
                 sources[key] = {
-                    "query": query,
-                    "reason": f"data source type {source.get('type')} is not emulated",
+                    "query": source.get("options", {}).get("query", ""),
+                    "reason": str(error),
                 }
                 continue
             try:
-                ctx = spl_run.Context(now, time_range(board.definition, source, now))
+                ctx = spl_run.Context(now, time_range(definition, base, now))
             except spl_run.RunError as error:
                 sources[key] = {"query": query, "reason": f"time range: {error}"}
                 continue
-            sources[key] = evaluate(query, events, macros, ctx)
+            query = with_input_defaults(definition, query)
+            try:
+                expanded = content.expand(query, macros)
+            except spl_search.SearchError as error:
+                sources[key] = {"query": query, "reason": f"macros: {error}"}
+                continue
+            searched = in_range(events, ctx.range)  # the job's earliest/latest, as splunkd
+            result = evaluate(expanded, searched, macros, ctx)
+            sources[key] = {**result, "query": query}
+            if source.get("type") == "ds.chain":
+                sources[key]["extends"] = source["options"]["extend"]
         views.append(
             {
                 "name": board.name,

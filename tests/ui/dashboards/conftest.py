@@ -1,4 +1,4 @@
-"""Fixtures of the dashboard browser tests (run by `make test-ui-dashboards`, which builds the
+"""Fixtures of the dashboard browser tests (run by `make test-ui`, which builds the
 add-on, computes build/results.json in .venv-knowledge and bundles build/dashboards.js first)."""
 
 from __future__ import annotations
@@ -25,28 +25,12 @@ def computed() -> Dict[str, Any]:
     return results
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(page_harness.CHROMIUM).exists():
-        pytest.fail(
-            f"{page_harness.CHROMIUM} is missing: apt-get install chromium fonts-dejavu-core"
-        )
-    if not page_harness.BUNDLE.exists():
-        pytest.fail(f"{page_harness.BUNDLE} is missing: {MAKE_HINT}")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=page_harness.CHROMIUM, args=["--no-sandbox"]
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
 @pytest.fixture
 def browser_context(browser: Any) -> Iterator[Any]:
+    """A context of the browser shared by all of tests/ui (tests/ui/conftest.py): one Playwright
+    per session, since a second sync_playwright cannot start inside the first one's loop."""
+    if not page_harness.BUNDLE.exists():
+        pytest.fail(f"{page_harness.BUNDLE} is missing: {MAKE_HINT}")
     context = browser.new_context(viewport=page_harness.VIEWPORT)
     try:
         yield context

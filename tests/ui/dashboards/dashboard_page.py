@@ -27,7 +27,7 @@ APP = "TA-ringcentral-audit"
 ORIGIN = "http://splunk-web.invalid"
 SPLUNKD = "/en-US/splunkd/__raw"
 CHROMIUM = "/usr/bin/chromium"
-MAKE_HINT = "run `make test-ui-dashboards` (it builds the add-on, the results and the bundle)"
+MAKE_HINT = "run `make test-ui` (it builds the add-on, the results and the bundle)"
 VIEWPORT = {"width": 1440, "height": 1000}
 LOAD_TIMEOUT_MS = 120_000
 
@@ -171,8 +171,10 @@ def open_view(
     page.goto(f"{ORIGIN}/en-US/app/{APP}/{view}", wait_until="commit")
     try:
         page.wait_for_function(
-            "() => { const r = (window.__harness && window.__harness.requests) || [];"
-            " return r.length > 0 && r.every(x => x.requested); }",
+            # every computed query (a chain's only once its base answered) asked and answered
+            "() => { const h = window.__harness || {}; const r = h.requests || [];"
+            " return r.length > 0 && r.every(x => x.requested)"
+            " && Object.keys(h.results || {}).every(q => r.some(x => x.query === q)); }",
             timeout=LOAD_TIMEOUT_MS,
             polling=250,
         )

@@ -10,6 +10,8 @@ import { DashboardContextProvider } from '@splunk/dashboard-context';
 import DashboardCore from '@splunk/dashboard-core';
 import EnterpriseViewOnlyPreset from '@splunk/dashboard-presets/EnterpriseViewOnlyPreset';
 import TestDataSource from '@splunk/datasources/TestDataSource';
+// How SplunkSearch joins a base query and a chain's post-process query: "base | post-process".
+import { mergeSearches } from '@splunk/datasource-utils';
 import { DashboardValidator } from '@splunk/dashboard-validation';
 import { createSchemaBasedOnPresets } from '@splunk/dashboard-definition';
 import { migrateToTabsLayout } from '@splunk/dashboard-utils';
@@ -18,22 +20,35 @@ const harness = window.__harness;
 // What each data source asked for and whether it was answered: read by the test.
 harness.requests = [];
 
-// ds.search answered from the computed results. A query without a result is answered with an
-// error, which the panel shows and the test reports: nothing is made up here.
+// The rows computed for a query, or the error that says why there are none: nothing is made up.
+function answerFor(query) {
+    const answer = Object.prototype.hasOwnProperty.call(harness.results, query)
+        ? harness.results[query]
+        : null;
+    if (answer && answer.fields) {
+        return { data: { fields: answer.fields.map((name) => ({ name })), columns: answer.columns } };
+    }
+    return {
+        error: `test harness: no results computed for this query (${answer ? answer.reason : 'unknown query'})`,
+    };
+}
+
+// ds.search answered from the computed results. Like SplunkSearch, its results' meta carries
+// its query as `search`: that is what a chain extending it merges its own query onto.
 class SampleResultsSearch extends TestDataSource {
+    static config = {
+        ...TestDataSource.config,
+        isChainEnabled: false,
+        extendableByDataSourceTypes: ['ds.chain', 'ds.search'],
+    };
+
     constructor(options = {}, context = {}) {
         const query = options.query;
-        const answer = Object.prototype.hasOwnProperty.call(harness.results, query)
-            ? harness.results[query]
-            : null;
-        const record = { query, answered: Boolean(answer && answer.fields) };
+        const record = { query, answered: false };
         harness.requests.push(record);
-        super(
-            record.answered
-                ? { data: { fields: answer.fields.map((name) => ({ name })), columns: answer.columns } }
-                : { error: `test harness: no results computed for this query (${answer ? answer.reason : 'unknown query'})` },
-            context
-        );
+        const answer = answerFor(query);
+        record.answered = !answer.error;
+        super({ ...answer, meta: { search: query } }, context);
         this.harnessRecord = record;
     }
 
@@ -41,6 +56,72 @@ class SampleResultsSearch extends TestDataSource {
         const subscribe = super.request(requestParams);
         return (observer) => {
             this.harnessRecord.requested = (this.harnessRecord.requested || 0) + 1;
+            return subscribe(observer);
+        };
+    }
+}
+
+// ds.chain as Splunk's framework runs it: DataSourceController makes the chain's controller
+// subscribe to its parent's and hands every parent result to the chain's getObserver().next with
+// the parent's meta; SplunkSearch then post-processes the parent's job with
+// mergeSearches(meta.search, own query). Here that merged query picks the computed rows. Until
+// the parent answered, a request stays pending (as a chain waits for its base job in Splunk).
+class SampleResultsChain extends TestDataSource {
+    static config = {
+        ...TestDataSource.config,
+        isChainEnabled: true,
+        extendableByDataSourceTypes: ['ds.chain', 'ds.search'],
+    };
+
+    constructor(options = {}, context = {}) {
+        super({}, context);
+        this.ownQuery = options.query || '';
+        this.extend = options.extend;
+        this.parentQuery = null;
+        this.harnessRecord = null;
+        this.refresh = false;
+    }
+
+    getObserver() {
+        return {
+            next: ({ meta = {} }) => {
+                const parentQuery = typeof meta.search === 'string' ? meta.search : null;
+                if (parentQuery === null || parentQuery === this.parentQuery) {
+                    this.refresh = false;
+                    return;
+                }
+                this.parentQuery = parentQuery;
+                const query = mergeSearches(parentQuery, this.ownQuery);
+                const answer = answerFor(query);
+                this.harnessRecord = { query, answered: !answer.error, extend: this.extend };
+                harness.requests.push(this.harnessRecord);
+                this.data = this.processData({ data: answer.data });
+                this.error = answer.error;
+                this.meta = { ...this.meta, search: query };
+                this.progress = 100;
+                this.refresh = true;
+            },
+            error: ({ message } = {}) => {
+                this.error = `the base search failed: ${message}`;
+                this.refresh = true;
+            },
+            complete: () => {},
+        };
+    }
+
+    shouldRefreshSubscription() {
+        return this.refresh;
+    }
+
+    request(requestParams) {
+        if (this.parentQuery === null && !this.error) {
+            return () => () => undefined; // waits for the parent, as a chain waits for its base job
+        }
+        const subscribe = super.request(requestParams);
+        return (observer) => {
+            if (this.harnessRecord) {
+                this.harnessRecord.requested = (this.harnessRecord.requested || 0) + 1;
+            }
             return subscribe(observer);
         };
     }
@@ -59,7 +140,7 @@ const preset = {
     dataSources: {
         ...EnterpriseViewOnlyPreset.dataSources,
         'ds.search': SampleResultsSearch,
-        'ds.chain': UnsupportedDataSource,
+        'ds.chain': SampleResultsChain,
         'ds.savedSearch': UnsupportedDataSource,
     },
 };

@@ -19,7 +19,14 @@ VIEWS = page_harness.load_results()["views"] or [None]
 # samples. Every entry needs a reason a reviewer accepts; everything else not evaluated fails.
 # An allowed unevaluated panel shows the harness's error message in the browser (never made-up
 # rows) and is listed in pytest's warnings summary.
-ALLOWED_UNEVALUATED: Dict[Tuple[str, str], str] = {}
+_NO_GEOIP = (
+    "iplocation needs the GeoIP database that ships inside Splunk (not on npm or PyPI), and the "
+    "samples' client IPs are documentation addresses it would not locate anyway"
+)
+ALLOWED_UNEVALUATED: Dict[Tuple[str, str], str] = {
+    ("ringcentral_audit_security", "ds_activity_map"): f"{_NO_GEOIP}; then geostats",
+    ("ringcentral_audit_security", "ds_new_countries"): _NO_GEOIP,
+}
 ALLOWED_EMPTY: Dict[Tuple[str, str], str] = {}
 
 
@@ -146,9 +153,13 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
         source = view["sources"].get(ds_key, {})
         if item["status"] and not item["waiting"] and computed_rows_of(source):
             problems.append(f"{key}: status {item['status']!r}")
+        if (view["name"], ds_key) in ALLOWED_UNEVALUATED:
+            # never made-up rows: the panel shows the harness's refusal and why
+            if "test harness: no results computed" not in item["text"]:
+                problems.append(f"{key}: not evaluated, yet shows {item['text'][:120]!r}")
+            continue
         if item["waiting"]:
-            if (view["name"], ds_key) not in ALLOWED_UNEVALUATED:
-                problems.append(f"{key}: shows no data: {item['message'] or 'placeholder'}")
+            problems.append(f"{key}: shows no data: {item['message'] or 'placeholder'}")
             continue
         item["allowed_empty"] = (view["name"], ds_key) in ALLOWED_EMPTY
         problems += [f"{key}: {p}" for p in _content_problems(item, source)]
