@@ -25,7 +25,6 @@ _NO_GEOIP = (
 )
 ALLOWED_UNEVALUATED: Dict[Tuple[str, str], str] = {
     ("ringcentral_audit_security", "ds_activity_map"): f"{_NO_GEOIP}; then geostats",
-    ("ringcentral_audit_security", "ds_new_countries"): _NO_GEOIP,
 }
 ALLOWED_EMPTY: Dict[Tuple[str, str], str] = {}
 
