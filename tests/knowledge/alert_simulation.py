@@ -29,6 +29,19 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from . import content, spl_run, spl_search
 from .search_time import SearchTime, read_conf
 
+# A role granted or revoked, each in RingCentral's two ways (a role assigned or unassigned, or a
+# user's role changed), picked at random with equal odds.
+ROLE_MOVES = {
+    "grant": (
+        ("ASSIGN_USER_ROLE", [("roleName", "Super Admin")]),
+        ("CHANGE_USER_ROLE", [("oldRoleName", "Standard"), ("newRoleName", "Account Admin")]),
+    ),
+    "revoke": (
+        ("UNASSIGN_USER_ROLE", [("roleName", "Super Admin")]),
+        ("CHANGE_USER_ROLE", [("oldRoleName", "Account Admin"), ("newRoleName", "Standard")]),
+    ),
+}
+
 DAY = 86400.0
 HOUR = 3600.0
 MINUTE = 60.0
@@ -178,52 +191,9 @@ def build_world(seed: int = 9) -> World:
         while t < end:
             admin, user = rng.choice(admins), rng.choice(users)
             ip = home[admin][0]
-            if kind == "grant":
-                if rng.random() < 0.5:
-                    add(
-                        kind,
-                        t,
-                        "ASSIGN_USER_ROLE",
-                        "UPDATE",
-                        admin,
-                        user,
-                        ip,
-                        [("roleName", "Super Admin")],
-                    )
-                else:
-                    add(
-                        kind,
-                        t,
-                        "CHANGE_USER_ROLE",
-                        "UPDATE",
-                        admin,
-                        user,
-                        ip,
-                        [("oldRoleName", "Standard"), ("newRoleName", "Account Admin")],
-                    )
-            elif kind == "revoke":
-                if rng.random() < 0.5:
-                    add(
-                        kind,
-                        t,
-                        "UNASSIGN_USER_ROLE",
-                        "UPDATE",
-                        admin,
-                        user,
-                        ip,
-                        [("roleName", "Super Admin")],
-                    )
-                else:
-                    add(
-                        kind,
-                        t,
-                        "CHANGE_USER_ROLE",
-                        "UPDATE",
-                        admin,
-                        user,
-                        ip,
-                        [("oldRoleName", "Account Admin"), ("newRoleName", "Standard")],
-                    )
+            if kind in ROLE_MOVES:
+                action, params = ROLE_MOVES[kind][0 if rng.random() < 0.5 else 1]
+                add(kind, t, action, "UPDATE", admin, user, ip, params)
             elif kind == "lockout":
                 add(
                     kind,
