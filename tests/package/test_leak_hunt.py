@@ -406,8 +406,9 @@ def scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dead_port: int) -> It
 
     # Each case starts with no secret known, as a fresh splunkd process would: a value an
     # earlier case registered must not hide a leak of this one.
-    monkeypatch.setattr(SECRETS, "_values", set())
-    monkeypatch.setattr(SECRETS, "_ordered", [])
+    for name, value in list(vars(SECRETS).items()):
+        if name != "_lock":
+            monkeypatch.setattr(SECRETS, name, type(value)())
 
     home = tmp_path / "splunk"
     (home / "var" / "log" / "splunk").mkdir(parents=True)
