@@ -19,7 +19,8 @@ from ringcentral.platform import Platform
 from . import __version__
 from .answers import Malformed, decode, parse_search
 from .clock import Clock, SystemClock, http_date
-from .events import UNREADABLE, xml_safe
+from .errors import shown_id
+from .events import UNREADABLE
 from .httperrors import Stopped, Unauthorized, not_json
 from .policy import ClientStats, RequestPolicy
 from .ports import JsonDict, TokenStore
@@ -197,8 +198,8 @@ class AuditTrailClient:
                     "action=record_unreadable %s id=%s eventTime=%s reason=%r: indexed with its "
                     "raw text under %s",
                     self.context,
-                    xml_safe(str(record.get("id", ""))[:100]),
-                    xml_safe(str(record.get("eventTime", ""))[:40]),
+                    shown_id(record.get("id", "")),
+                    shown_id(record.get("eventTime", "")),
                     marked.get("reason"),
                     UNREADABLE,
                 )
