@@ -25,8 +25,10 @@ from ringcentral_audit.errors import (
     protect,
 )
 from ringcentral_audit.settings import (
+    ACTION_IDS_CORE,
     ACTION_IDS_PATTERN,
     PROXY_HOST_PATTERN,
+    START_DATE_CORE,
     START_DATE_PATTERN,
     Proxy,
     check_base_url,
@@ -390,7 +392,7 @@ def page_accepts(field: str, value: str) -> bool:
     else:
         rules = INPUT_ENTITIES[field].get("validators", [])
     for rule in rules:
-        if rule["type"] == "regex" and not re.fullmatch(rule["pattern"].rstrip("$"), value, re.A):
+        if rule["type"] == "regex" and not re.fullmatch(rule["pattern"], value, re.A):
             return False
         if rule["type"] == "string" and not rule["minLength"] <= len(value) <= rule["maxLength"]:
             return False
@@ -419,14 +421,14 @@ _NUMBERISH = st.one_of(
     st.text(alphabet="0123456789.-+e_x \u0661\u0662\u0660nanifINF", min_size=1, max_size=10),
 )
 _DATEISH = st.one_of(
-    st.from_regex(START_DATE_PATTERN[:-1] + r"\Z"),
+    st.from_regex(START_DATE_CORE, fullmatch=True),
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2026, 1, 1)).map(
         lambda d: d.isoformat()
     ),
     st.text(alphabet="0123456789-:T Z+.tz", min_size=8, max_size=32),
 )
 _ACTIONISH = st.one_of(
-    st.from_regex(ACTION_IDS_PATTERN[:-1] + r"\Z"),
+    st.from_regex(ACTION_IDS_CORE, fullmatch=True),
     st.text(alphabet="AB_.:-, ;\t\n|*\x1c\u2003é1", max_size=30),
 )
 
