@@ -418,6 +418,7 @@ def scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dead_port: int) -> It
         Hostile(access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN) as rc,
     ):
         splunkd.declare_conf(ACCOUNT_CONF)
+        splunkd.grant_from_authorize_conf(str(ROOT / "package" / "default" / "authorize.conf"))
         splunkd.create_collection(COLLECTION)
         monkeypatch.setenv("SPLUNKD_URI", splunkd.uri)
         import splunktaucclib.rest_handler.credentials as credentials
