@@ -191,6 +191,16 @@ class AuditTrailClient:
             raise not_json(
                 response, "search", self.account, self.connection, str(malformed)
             ) from None
+        paging = answer.paging or {}
+        self.log.debug(
+            "action=search_page %s page=%s per_page=%s total=%s records=%d unreadable=%d",
+            self.context,
+            shown_id(paging.get("page")),
+            shown_id(paging.get("perPage")),
+            shown_id(paging.get("totalElements")),
+            len(answer.records),
+            answer.unreadable,
+        )
         for record in answer.records:
             marked = record.get(UNREADABLE)
             if isinstance(marked, dict):
