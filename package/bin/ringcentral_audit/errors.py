@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import threading
-from typing import Any, List, Optional, Set
+from typing import Any, Iterable, List, Optional, Set
 from urllib.parse import quote, quote_plus
 
 REDACTED = "********"
@@ -333,9 +333,16 @@ class SecretRegistry:
         text = _BARE_USERINFO.sub(REDACTED + "@", text)
         return _BASE64.sub(lambda m: REDACTED if _decodes_to_pair(m.group(0)) else m.group(0), text)
 
-    def redact_json(self, value: Any) -> Any:
+    def redact_json(self, value: Any, keep: Iterable[str] = ()) -> Any:
         """A JSON-able value with every text in it redacted, keys too: redacting the serialised
-        text instead could turn ``"password": null`` into something that is no longer JSON."""
+        text instead could turn ``"password": null`` into something that is no longer JSON.
+        The top-level fields named in ``keep`` (the add-on's own) are left as they are."""
+        if keep and isinstance(value, dict):
+            kept = set(keep)
+            return {
+                (k if k in kept else self.redact(str(k))): (v if k in kept else self.redact_json(v))
+                for k, v in value.items()
+            }
         if isinstance(value, str):
             return self.redact(value)
         if isinstance(value, dict):
