@@ -132,7 +132,18 @@ class GuardedHandler(AdminExternalHandler):
     def check_payload(self, create: bool) -> None:
         """Raise an AuditTrailError (shown as 400) unless the submitted values may be saved."""
 
-    handleList = _guarded("handleList", AdminExternalHandler.handleList)
-    handleCreate = _guarded("handleCreate", AdminExternalHandler.handleCreate)
-    handleEdit = _guarded("handleEdit", AdminExternalHandler.handleEdit)
-    handleRemove = _guarded("handleRemove", AdminExternalHandler.handleRemove)
+    def handleList(self, confInfo: Any) -> Any:
+        return AdminExternalHandler.handleList(self, confInfo)
+
+    def handleCreate(self, confInfo: Any) -> Any:
+        return AdminExternalHandler.handleCreate(self, confInfo)
+
+    def handleEdit(self, confInfo: Any) -> Any:
+        return AdminExternalHandler.handleEdit(self, confInfo)
+
+    def handleRemove(self, confInfo: Any) -> Any:
+        return AdminExternalHandler.handleRemove(self, confInfo)
+
+
+for _name in ACTIONS:
+    setattr(GuardedHandler, _name, _guarded(_name, GuardedHandler.__dict__[_name]))

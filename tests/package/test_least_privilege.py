@@ -124,7 +124,8 @@ def make(module: types.ModuleType, cls: str, key: str, uri: str, endpoint: Any, 
     handler.callerArgs = types.SimpleNamespace(id=kw.get("name"), data=kw.get("data", {}))
     handler.payload = kw.get("payload")
     handler.getSessionKey = lambda: key
-    handler.handler = RestHandler(uri, key, endpoint)
+    if endpoint is not None:
+        handler.handler = RestHandler(uri, key, endpoint)
     return handler
 
 

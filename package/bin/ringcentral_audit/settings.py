@@ -49,6 +49,11 @@ START_DATE_CORE = (
 ACTION_IDS_CORE = r"[ ,;]*[A-Za-z0-9_.:-]{1,128}([ ,;]+[A-Za-z0-9_.:-]{1,128})*[ ,;]*"
 PROXY_HOST_CORE = r"[A-Za-z0-9._:\[\]-]+"
 NAME_CORE = r"[A-Za-z][A-Za-z0-9_]{0,99}"
+CUSTOM_URL_CORE = (
+    r"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
+    r"|\[::1\])(:[0-9]{1,5})?)/?"
+)
+CUSTOM_URL_PATTERN = whole(CUSTOM_URL_CORE)
 START_DATE_PATTERN = whole(START_DATE_CORE)
 ACTION_IDS_PATTERN = whole(ACTION_IDS_CORE)
 PROXY_HOST_PATTERN = whole(PROXY_HOST_CORE)
@@ -58,6 +63,7 @@ _ACTION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _ACTION_SEPARATORS = re.compile(r"[ ,;]+")
 _PROXY_HOST = re.compile(r"[A-Za-z0-9._:\[\]-]{1,4096}")
 _NAME = re.compile(NAME_CORE)
+_CUSTOM_URL = re.compile(CUSTOM_URL_CORE)
 _INDEX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
 _DIGITS = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -161,6 +167,12 @@ def check_base_url(url: str) -> str:
     if "@" in url:
         _refuse_userinfo(url, "Server URL", "the account's Client ID, Client secret and JWT fields")
     shown = _shown(url)
+    if not _CUSTOM_URL.fullmatch(url):
+        raise ConfigError(
+            f"Custom server URL (custom_server_url) {shown!r} must be an https URL of a server "
+            "without a path (letters, digits, . and - in its name), e.g. "
+            "https://platform.ringcentral.com."
+        )
     try:
         parts = urlsplit(url)
         hostname, _ = parts.hostname, parts.port
@@ -168,15 +180,15 @@ def check_base_url(url: str) -> str:
         hostname = None
     if not parts.scheme or not hostname:
         raise ConfigError(
-            f"Server URL {shown!r} is not a URL: enter e.g. https://platform.ringcentral.com"
+            f"Custom server URL (custom_server_url) {shown!r} is not a URL: enter e.g. https://platform.ringcentral.com"
         )
     if parts.scheme == "http" and _is_loopback(hostname):
         return url  # plain HTTP only for a local test server
     if parts.scheme != "https":
-        raise ConfigError(f"Server URL {shown!r} must start with https://")
+        raise ConfigError(f"Custom server URL (custom_server_url) {shown!r} must start with https://")
     if parts.path or parts.query or parts.fragment:
         raise ConfigError(
-            f"Server URL {shown!r} must be the server only, without a path "
+            f"Custom server URL (custom_server_url) {shown!r} must be the server only, without a path "
             "(e.g. https://platform.ringcentral.com)"
         )
     return url
@@ -338,7 +350,7 @@ def parse_proxy(raw: Optional[Mapping[str, Any]]) -> Optional[Proxy]:
         )
     if host and not _PROXY_HOST.fullmatch(host):
         raise ConfigError(
-            "Proxy host must be a host name or IP address only, without scheme, port or path "
+            "Proxy host (proxy_url) must be a host name or IP address only, without scheme, port or path "
             "(letters, digits and . - : [ ] only): correct it on the Proxy tab."
         )
     kind = text_field(raw, "proxy_type", "Proxy Type", limit=10) or "http"
@@ -347,11 +359,11 @@ def parse_proxy(raw: Optional[Mapping[str, Any]]) -> Optional[Proxy]:
     port_text = text_field(raw, "proxy_port", "Proxy Port", limit=10)
     port = int(port_text) if _DIGITS.fullmatch(port_text) and len(port_text) <= 5 else 0
     if port_text and not 1 <= port <= 65535:
-        raise ConfigError("Proxy port must be a whole number from 1 to 65535.")
+        raise ConfigError("Proxy port (proxy_port) must be a whole number from 1 to 65535.")
     if not enabled or not host:
         return None
     if not port:
-        raise ConfigError("Proxy port must be a whole number from 1 to 65535.")
+        raise ConfigError("Proxy port (proxy_port) must be a whole number from 1 to 65535.")
     return Proxy(
         host=host,
         port=port,
