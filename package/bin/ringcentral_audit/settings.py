@@ -185,7 +185,9 @@ def check_base_url(url: str) -> str:
     if parts.scheme == "http" and _is_loopback(hostname):
         return url  # plain HTTP only for a local test server
     if parts.scheme != "https":
-        raise ConfigError(f"Custom server URL (custom_server_url) {shown!r} must start with https://")
+        raise ConfigError(
+            f"Custom server URL (custom_server_url) {shown!r} must start with https://"
+        )
     if parts.path or parts.query or parts.fragment:
         raise ConfigError(
             f"Custom server URL (custom_server_url) {shown!r} must be the server only, without a path "
