@@ -185,7 +185,7 @@ CASES = [
     ),
     Case(
         "client ID too long for the page's validator",
-        "String length should be between 1 and 200",
+        "longer than 200 characters",
         account={"client_id": "X" * 201},
         network=False,
         leaks_unredacted=False,
@@ -283,6 +283,7 @@ CASES = [
         url="https://127.0.0.1:{rc_port}",
         proxy={**HTTP_PROXY, "proxy_url": "hostile"},
         lead="proxy_pair",
+        leaks_unredacted=False,  # a transport failure's text is matched, never quoted
     ),
     Case(
         "proxy unreachable",
@@ -499,9 +500,14 @@ def test_no_account_handler_path_leaks_a_secret(
 
 @pytest.fixture
 def redaction_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The redaction broken as issue 8 found it: nothing replaced, text merely cut."""
+    """The redaction broken as issue 8 found it: nothing replaced, text merely cut; and the
+    window through which a server's text enters wide open (issue 17)."""
     import ringcentral_audit.httperrors as httperrors
+    import ringcentral_audit.validation as validation
     from ringcentral_audit.errors import SecretRegistry
+
+    for module in (httperrors, validation):
+        monkeypatch.setattr(module, "window", lambda text, limit=300: str(text)[:limit])
 
     monkeypatch.setattr(
         SecretRegistry,
@@ -567,6 +573,7 @@ def unredacted_app(built_app: Path, tmp_path_factory: pytest.TempPathFactory) ->
         handle.write(
             "\nSecretRegistry.redact = lambda self, text, limit=None: "  # type: ignore
             "str(text) if limit is None else str(text)[:limit]\n"
+            "\nwindow = lambda text, limit=300: str(text)[:limit]\n"
         )
     client = copy / "bin" / "ringcentral_audit" / "client.py"
     os.chmod(client, 0o644)
