@@ -661,6 +661,8 @@ def run_built_input(app: Path, home: Path, case: Case) -> Tuple[Dict[str, str], 
         secrets = {"client_secret": CLIENT_SECRET, "jwt": JWT}
         secrets.update({k: v for k, v in case.account.items() if k in secrets})
         splunkd.set_conf(ACCOUNT_CONF, "acme", account, encrypted=secrets)
+        # At DEBUG: every exchange is logged too (issue 17), and none of it may leak.
+        splunkd.set_conf(SETTINGS_CONF, "logging", {"loglevel": "DEBUG"})
         if case.proxy is not None:
             stanza = {"proxy_enabled": "1", "proxy_port": str(proxy.port), "proxy_rdns": "0"}
             stanza.update({k: v.format(**fill) for k, v in case.proxy.items()})

@@ -129,13 +129,13 @@ class RequestPolicy:
         if response is None or response is before or not self.log.isEnabledFor(logging.DEBUG):
             return
         request = response.request
-        limits = " ".join(
-            f"{name.lower()}={shown_id(response.headers[name])}"
+        limits = "".join(
+            f" {name.lower()}={shown_id(response.headers[name])}"
             for name in RATE_HEADERS
             if name in response.headers
         )
         self.log.debug(
-            "action=exchange %s call=%s method=%s path=%s status=%d duration_s=%.3f %s",
+            "action=exchange %s call=%s method=%s path=%s status=%d duration_s=%.3f%s",
             self.context,
             what.replace(" ", "_"),
             request.method,
