@@ -52,7 +52,7 @@ def capabilities(session_key: str) -> Set[str]:
 
 def safe_message(message: object, logger: logging.Logger, status: int) -> str:
     """A REST error's message as the admin may read it: redacted, and never Python internals."""
-    text = SECRETS.redact(str(message))
+    text = SECRETS.hide_short(SECRETS.redact(str(message)))  # splunkd's text, none of ours
     if _INTERNALS.search(text) or len(text) > 1000:
         logger.error("REST request failed (HTTP %s): %s", status, text)
         return (

@@ -269,3 +269,48 @@ def test_an_admin_session_does_reach_the_network_and_the_file(
     with pytest.raises(RestError):
         handler.handleCreate(_ConfInfo())  # not a usable CA bundle: refused, after looking
     assert touched
+
+
+@pytest.mark.parametrize("password", ["Pr0xy-Echo-Password-99", "2026"])
+def test_the_proxy_tab_answers_without_secrets_or_tracebacks(
+    modules: Dict[str, types.ModuleType], world: Any, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    """Issue 17 item 5: splunkd echoing the request, and an unexpected error inside
+    splunktaucclib (which answers with traceback.format_exc()), through the Proxy tab."""
+    from splunktaucclib.rest_handler.credentials import RestCredentials
+    from splunktaucclib.rest_handler.error import RestError
+
+    splunkd, _, _, _ = world
+    module = modules["ta_ringcentral_audit_rh_settings_validation"]
+    splunkd.set_conf(SETTINGS_CONF, "proxy", {"proxy_enabled": "0"})
+    payload = {
+        "proxy_enabled": "1",
+        "proxy_type": "http",
+        "proxy_url": "proxy.example.com",
+        "proxy_port": "3128",
+        "proxy_username": "squid",
+        "proxy_password": password,
+    }
+    echo = f"Bad request from {splunkd.session_key}: {password}"
+    splunkd.inject_fault(r"conf-ta_ringcentral_audit_settings/proxy$", 400, method="POST",
+                         times=10, message=echo)  # fmt: skip
+    handler = make(module, "SettingsHandler", splunkd.session_key, splunkd.uri,
+                   settings_endpoint(), name="proxy", payload=dict(payload))  # fmt: skip
+    with pytest.raises(RestError) as echoed:
+        handler.handleEdit(_ConfInfo())
+    answer = str(echoed.value)
+    assert "Bad request from" in answer
+    assert password not in answer and splunkd.session_key not in answer
+
+    def broken(self: Any, name: str, data: Any) -> None:
+        raise RuntimeError(f"could not encrypt {data.get('proxy_password')}")
+
+    monkeypatch.setattr(RestCredentials, "encrypt_for_update", broken)
+    handler = make(module, "SettingsHandler", splunkd.session_key, splunkd.uri,
+                   settings_endpoint(), name="proxy", payload=dict(payload))  # fmt: skip
+    with pytest.raises(RestError) as failed:
+        handler.handleEdit(_ConfInfo())
+    answer = str(failed.value)
+    assert failed.value.status == 500
+    assert "Traceback" not in answer and "File " not in answer and password not in answer
+    assert "ta-ringcentral-audit_settings.log" in answer
