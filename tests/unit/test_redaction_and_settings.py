@@ -545,3 +545,42 @@ def test_settings_parse_the_same_on_python_3_9_and_3_13(version, cases):
         pytest.skip(f"no Python {version} (pyenv or PATH)")
     rows = [[field, value, NOW + 400 * 86400] for field, value in cases]
     assert _probe(PYTHONS[version], rows) == _probe(sys.executable, rows)
+
+
+# ------------------------------------------------- the narrow window for foreign text (issue 17)
+_WORDS = st.lists(
+    st.sampled_from(["Invalid", "request", "parameter", "[dateTimeFrom]", "is", "not", "found"]),
+    max_size=6,
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secret=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30),
+    before=_WORDS,
+    after=_WORDS,
+    glue=st.sampled_from([" ", "\n", "", " - "]),
+)
+def test_a_registered_secret_of_any_length_never_passes_the_window(secret, before, after, glue):
+    from ringcentral_audit.errors import SECRETS, window
+
+    SECRETS.add(secret)
+    for echoed in (secret, secret.upper(), secret.lower(), secret[::-1]):
+        text = f"{before}{glue}{echoed}{glue}{after}".strip()
+        shown = window(text)
+        assert shown == text or shown.startswith("answer not shown (")
+        if len(secret) >= 3 and echoed in (secret, secret.upper(), secret.lower()):
+            assert echoed not in shown or echoed.lower() in (before + after).lower()
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_the_window_shows_text_whole_or_not_at_all(text):
+    from ringcentral_audit.errors import window
+
+    shown = window(text)
+    assert (
+        shown == text
+        or shown == f"answer not shown ({len(text.encode('utf-8', 'surrogatepass'))} bytes)"
+    )
+    assert len(shown) <= 200 or shown != text

@@ -171,13 +171,13 @@ IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,99}")
 
 def shown_id(value: object) -> str:
     """A record's id or key as a log line may quote it: as is when it looks like an id and
-    holds no secret in any form, else "(not shown, N characters)". Checked whole, never cut."""
+    holds no secret in any form, else "(not-shown,N-characters)". Checked whole, never cut."""
     text = "" if value is None else str(value)
     if _OWN_TIME.fullmatch(text):  # a time's shape holds nothing but digits in fixed places
         return text
     if IDENTIFIER.fullmatch(text) and not SECRETS.overlaps(text):
         return text
-    return f"(not shown, {len(text)} characters)"
+    return f"(not-shown,{len(text)}-characters)"  # one token: key=value lines stay parsable
 
 
 def _encodings(value: str) -> Set[str]:
