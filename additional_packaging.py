@@ -17,8 +17,28 @@ COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 TEST_ONLY_FILES = ("default/pytest-splunk-addon-data.conf",)
 
 
+# UCC 6.6 builds the Proxy and Logging tabs' endpoint with its plain handler (no way to name
+# another in globalConfig.json): hand it to ours, which checks the capability and the values
+# and keeps secrets and tracebacks out of its answers.
+SETTINGS_HANDLER = "bin/ta_ringcentral_audit_rh_settings.py"
+PLAIN_HANDLER = "        handler=AdminExternalHandler,\n"
+OUR_HANDLER = "        handler=SettingsHandler,\n"
+OUR_IMPORT = "from ta_ringcentral_audit_rh_settings_validation import SettingsHandler\n"
+
+
+def use_settings_handler(addon: Path) -> None:
+    path = addon / SETTINGS_HANDLER
+    text = path.read_text()
+    anchor = "import import_declare_test\n"
+    if text.count(PLAIN_HANDLER) != 1 or anchor not in text:
+        raise SystemExit(f"{SETTINGS_HANDLER}: ucc-gen wrote an unexpected handler call")
+    text = text.replace(PLAIN_HANDLER, OUR_HANDLER).replace(anchor, anchor + OUR_IMPORT, 1)
+    path.write_text(text)
+
+
 def cleanup_output_files(output_path: str, ta_name: str) -> None:
     addon = Path(output_path) / ta_name
+    use_settings_handler(addon)
     lib = addon / "lib"
     # pip --target writes console scripts (normalizer, websockets, idna) whose shebang names the
     # build machine's interpreter; the add-on never runs them.

@@ -18,8 +18,10 @@ def _secrets_registered_by_a_test_stay_in_that_test() -> Iterator[None]:
     except ImportError:  # a suite whose environment does not load the library
         yield
         return
+    names = [name for name in vars(SECRETS) if name != "_lock"]
     with SECRETS._lock:
-        values, ordered = set(SECRETS._values), list(SECRETS._ordered)
+        saved = {name: type(value)(value) for name, value in vars(SECRETS).items() if name in names}
     yield
     with SECRETS._lock:
-        SECRETS._values, SECRETS._ordered = values, ordered
+        for name, value in saved.items():
+            setattr(SECRETS, name, value)

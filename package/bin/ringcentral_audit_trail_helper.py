@@ -42,8 +42,10 @@ from ringcentral_audit.errors import (
 from ringcentral_audit.events import AuditEvent, xml_safe
 from ringcentral_audit.settings import (
     parse_account,
+    parse_collection_events,
     parse_connection,
     parse_input_settings,
+    parse_log_level,
     utc_now,
     validate_input_settings,
 )
@@ -70,7 +72,15 @@ LOGGER_NAME = "ta_ringcentral_audit_ringcentral_audit_trail"
 # UCC's monitoring dashboard reads events_ingested from files named like the app id (with
 # hyphens); every other line stays in LOGGER_NAME's file, where admins look.
 MONITORING_LOGGER_NAME = "ta-ringcentral-audit_monitoring"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A collection event's own fields (times, counts, names, kinds): the add-on's values, never
+# redacted, so a short secret such as a proxy password "2026" cannot garble the evidence.
+OWN_FIELDS = frozenset(
+    (
+        "kind", "input", "account", "interval_s", "addon_version", "time", "run_started",
+        "window_start", "window_end", "loss_start", "loss_end", "total_found", "records_seen",
+        "emitted", "duplicates", "requests", "outcome", "reason",
+    )
+)  # fmt: skip
 
 
 # ----- Splunk-backed ports ---------------------------------------------------------------------
@@ -192,7 +202,9 @@ class EventWriterSink:
         when = parse_time(doc.get("time"))
         self.writer.write_event(
             smi.Event(
-                data=json.dumps(SECRETS.redact_json(body), separators=(",", ":"), default=str),
+                data=json.dumps(
+                    SECRETS.redact_json(body, keep=OWN_FIELDS), separators=(",", ":"), default=str
+                ),
                 time=None if when is None else f"{when:.3f}",
                 index=self.index,
                 sourcetype=COLLECTION_SOURCETYPE,
@@ -205,11 +217,9 @@ class EventWriterSink:
 
 
 def collection_events_enabled(params: Mapping[str, Any]) -> bool:
-    """The input's "Collection events" checkbox: on unless it says off in one of the ways
-    Splunk writes a false boolean; absent or empty (inputs made before it existed) is on."""
-    value = params.get("collection_events")
-    value = "" if value is None else str(value).strip().lower()
-    return value not in ("0", "false", "f", "no", "n", "off", "none")
+    """The input's "Collection events" checkbox: 1/0/true/false; absent or empty (inputs made
+    before it existed) is on; anything else is a ConfigError naming the field."""
+    return parse_collection_events(params)
 
 
 def interval_seconds(params: Mapping[str, Any]) -> Optional[int]:
@@ -248,8 +258,7 @@ def read_settings(session_key: str, address: Mapping[str, Any]) -> Dict[str, Any
     except ConfManagerException:
         return result
     try:
-        level = str(conf.get("logging").get("loglevel") or "INFO").upper()
-        result["loglevel"] = level if level in LOG_LEVELS else "INFO"
+        result["loglevel"] = parse_log_level(conf.get("logging"))
     except ConfStanzaNotExistException:
         pass
     try:
@@ -406,7 +415,6 @@ def run_input(
     sink = EventWriterSink(event_writer, index=index, source=full_name)
     sink.account = account_name
     sink.interval_s = interval_seconds(params)
-    sink.collection_events = collection_events_enabled(params)
     log.modular_input_start(logger, name)
     error: Optional[str] = None
     try:
@@ -423,6 +431,7 @@ def run_input(
             return None
         now = utc_now()
         input_settings = parse_input_settings(name, params, now)
+        sink.collection_events = collection_events_enabled(params)
         account_stanza = read_account(session_key, address, account_name)
         account = parse_account(account_stanza, now)
         connection = parse_connection(account_stanza, settings["proxy"])

@@ -15,13 +15,14 @@ from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ringcentral_audit.errors import SECRETS, AuditTrailError, protect
-from ringcentral_audit.settings import parse_account, parse_connection, utc_now
+from ringcentral_audit.settings import parse_account, parse_connection, parse_name, utc_now
 from ringcentral_audit.validation import validate_account
 from solnlib import conf_manager, log
 from solnlib.credentials import CredentialManager, CredentialNotExistException
 from solnlib.soln_exceptions import ConfManagerException, ConfStanzaNotExistException
 from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, get_splunkd_endpoint
 from splunktaucclib.rest_handler.error import RestError
+from ta_ringcentral_audit_rh_guard import GuardedHandler
 
 APP_NAME = "TA-ringcentral-audit"
 SETTINGS_CONF = "ta_ringcentral_audit_settings"
@@ -108,13 +109,20 @@ def _redacted(error: RestError) -> RestError:
     return RestError(error.status, SECRETS.redact(str(error.message)))
 
 
-class AccountValidationHandler(AdminExternalHandler):
+class AccountValidationHandler(GuardedHandler):
     """Accounts endpoint: validates on create and edit, then saves as UCC's handler does.
 
-    Order of checks, all before any request to RingCentral: the library's own parse (it refuses
-    a URL with user:password@ and says where credentials belong), then the page's field
-    validators (globalConfig.json, as UCC's handler would run them), then the login.
+    Order of checks, all before any request to RingCentral: the caller's capability
+    (GuardedHandler), the account's name, the library's own parse (it refuses a URL with
+    user:password@ and says where credentials belong), then the page's field validators
+    (globalConfig.json, as UCC's handler would run them), then the login.
     """
+
+    LOGGER_NAME = LOGGER_NAME
+
+    def check_payload(self, create: bool) -> None:
+        if create:
+            parse_name(self.callerArgs.id, "Account")
 
     def handleCreate(self, confInfo: Any) -> None:
         self.check_account(merge_account(self.payload, None), existing=None)

@@ -19,10 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ringcentral_audit.errors import SECRETS, protect
+from ringcentral_audit.settings import utc_now, validate_input_settings
 from solnlib import log
 from solnlib.modular_input.checkpointer import KVStoreCheckpointer
 from splunktaucclib.rest_handler.admin_external import AdminExternalHandler, get_splunkd_endpoint
 from splunktaucclib.rest_handler.error import RestError
+from ta_ringcentral_audit_rh_guard import GuardedHandler
 
 APP_NAME = "TA-ringcentral-audit"
 CHECKPOINT_COLLECTION = "ta_ringcentral_audit_checkpoints"
@@ -56,8 +58,22 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}" + (f" (HTTP {status})" if status else "")
 
 
-class InputHandler(AdminExternalHandler):
-    """Inputs endpoint: as UCC's handler, plus the checkpoint clean-up on removal."""
+class InputHandler(GuardedHandler):
+    """Inputs endpoint: as UCC's handler, plus the checkpoint clean-up on removal; the
+    capability check and the field checks of GuardedHandler come first."""
+
+    LOGGER_NAME = LOGGER_NAME
+
+    def check_payload(self, create: bool) -> None:
+        """The input as it will be saved (the payload over the stored input) must pass the
+        library's parse, the one every run applies: a value refused here could never run."""
+        merged = {} if create else self.stored_input()
+        merged.update(self.payload or {})
+        validate_input_settings(str(self.callerArgs.id), merged, utc_now())
+
+    def stored_input(self) -> dict:  # type: ignore[type-arg]
+        entities = list(self.handler.get(self.callerArgs.id))
+        return dict(entities[0].content) if entities else {}
 
     def handleRemove(self, confInfo: Any) -> None:
         logger = get_logger()

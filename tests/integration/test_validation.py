@@ -230,7 +230,8 @@ def test_an_app_without_the_jwt_grant(clock, logs, error_code):
         client_secret, jwt = secrets.token_urlsafe(32), random_jwt()
         account = parse_account(
             {
-                "server": f"http://127.0.0.1:{server.server_address[1]}",
+                "server": "custom",
+                "custom_server_url": f"http://127.0.0.1:{server.server_address[1]}",
                 "client_id": "jwt-less-app",
                 "client_secret": client_secret,
                 "jwt": jwt,

@@ -383,7 +383,11 @@ def test_splunkd_would_start_the_setup_endpoints_with_our_handlers(tmp_path: Pat
     assert account["model"] == "SingleModel"
     assert inputs["mro"][1] == "InputHandler"
     assert inputs["model"] == "DataInputModel"
-    assert settings["mro"][1] == "AdminExternalHandler"
+    # every endpoint behind the capability check (GuardedHandler); the Proxy and Logging tabs'
+    # one handed to SettingsHandler by additional_packaging.py
+    assert settings["mro"][1] == "SettingsHandler"
+    for handler in (account, inputs, settings):
+        assert "GuardedHandler" in handler["mro"], handler["mro"]
     assert {account["app"], inputs["app"], settings["app"]} == {APP}
 
 
@@ -436,7 +440,7 @@ def test_global_config_has_the_fields_the_add_on_reads() -> None:
     assert account["jwt"]["encrypted"] is True
     assert account["server"]["defaultValue"] == "production"
     assert tabs["proxyTab"]["password"] is True
-    assert "loggingTab" in tabs
+    assert tabs["logging"]["entity"][0]["field"] == "loglevel"
     (service,) = CONFIG["pages"]["inputs"]["services"]
     assert service["name"] == INPUT
     assert {e["field"] for e in service["entity"]} == {"name", *INPUT_FIELDS}

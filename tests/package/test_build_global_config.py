@@ -124,7 +124,11 @@ def test_the_proxy_and_logging_tabs() -> None:
         assert ucc_accepts(host, good), good
     for bad in ("http://proxy.example.com", "proxy.example.com:8080/x", "a b"):
         assert not ucc_accepts(host, bad), bad
-    assert tab("loggingTab")
+    level = tab("logging")["entity"][0]
+    for good in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        assert ucc_accepts(level, good), good
+    for bad in ("INFOxyz", "xINFO", "INFO\n[other]\nkey=value", "INFO\n", "info", ""):
+        assert not ucc_accepts(level, bad), bad
 
 
 def test_the_input_fields_and_handler() -> None:

@@ -99,6 +99,7 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def splunkd(monkeypatch: pytest.MonkeyPatch) -> Iterator[SplunkdStandIn]:
     with SplunkdStandIn() as standin:
         standin.declare_conf(ACCOUNT_CONF)
+        standin.grant_from_authorize_conf(str(ROOT / "package" / "default" / "authorize.conf"))
         monkeypatch.setenv("SPLUNKD_URI", standin.uri)
         # splunktaucclib finds the app from the path of splunkd's script: here it is pytest.
         import splunktaucclib.rest_handler.credentials as credentials

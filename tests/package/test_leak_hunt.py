@@ -185,7 +185,7 @@ CASES = [
     ),
     Case(
         "client ID too long for the page's validator",
-        "String length should be between 1 and 200",
+        "longer than 200 characters",
         account={"client_id": "X" * 201},
         network=False,
         leaks_unredacted=False,
@@ -283,6 +283,7 @@ CASES = [
         url="https://127.0.0.1:{rc_port}",
         proxy={**HTTP_PROXY, "proxy_url": "hostile"},
         lead="proxy_pair",
+        leaks_unredacted=False,  # a transport failure's text is matched, never quoted
     ),
     Case(
         "proxy unreachable",
@@ -406,8 +407,9 @@ def scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dead_port: int) -> It
 
     # Each case starts with no secret known, as a fresh splunkd process would: a value an
     # earlier case registered must not hide a leak of this one.
-    monkeypatch.setattr(SECRETS, "_values", set())
-    monkeypatch.setattr(SECRETS, "_ordered", [])
+    for name, value in list(vars(SECRETS).items()):
+        if name != "_lock":
+            monkeypatch.setattr(SECRETS, name, type(value)())
 
     home = tmp_path / "splunk"
     (home / "var" / "log" / "splunk").mkdir(parents=True)
@@ -417,6 +419,7 @@ def scene(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dead_port: int) -> It
         Hostile(access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN) as rc,
     ):
         splunkd.declare_conf(ACCOUNT_CONF)
+        splunkd.grant_from_authorize_conf(str(ROOT / "package" / "default" / "authorize.conf"))
         splunkd.create_collection(COLLECTION)
         monkeypatch.setenv("SPLUNKD_URI", splunkd.uri)
         import splunktaucclib.rest_handler.credentials as credentials
@@ -497,9 +500,14 @@ def test_no_account_handler_path_leaks_a_secret(
 
 @pytest.fixture
 def redaction_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The redaction broken as issue 8 found it: nothing replaced, text merely cut."""
+    """The redaction broken as issue 8 found it: nothing replaced, text merely cut; and the
+    window through which a server's text enters wide open (issue 17)."""
     import ringcentral_audit.httperrors as httperrors
+    import ringcentral_audit.validation as validation
     from ringcentral_audit.errors import SecretRegistry
+
+    for module in (httperrors, validation):
+        monkeypatch.setattr(module, "window", lambda text, limit=300: str(text)[:limit])
 
     monkeypatch.setattr(
         SecretRegistry,
@@ -565,6 +573,7 @@ def unredacted_app(built_app: Path, tmp_path_factory: pytest.TempPathFactory) ->
         handle.write(
             "\nSecretRegistry.redact = lambda self, text, limit=None: "  # type: ignore
             "str(text) if limit is None else str(text)[:limit]\n"
+            "\nwindow = lambda text, limit=300: str(text)[:limit]\n"
         )
     client = copy / "bin" / "ringcentral_audit" / "client.py"
     os.chmod(client, 0o644)
@@ -652,6 +661,8 @@ def run_built_input(app: Path, home: Path, case: Case) -> Tuple[Dict[str, str], 
         secrets = {"client_secret": CLIENT_SECRET, "jwt": JWT}
         secrets.update({k: v for k, v in case.account.items() if k in secrets})
         splunkd.set_conf(ACCOUNT_CONF, "acme", account, encrypted=secrets)
+        # At DEBUG: every exchange is logged too (issue 17), and none of it may leak.
+        splunkd.set_conf(SETTINGS_CONF, "logging", {"loglevel": "DEBUG"})
         if case.proxy is not None:
             stanza = {"proxy_enabled": "1", "proxy_port": str(proxy.port), "proxy_rdns": "0"}
             stanza.update({k: v.format(**fill) for k, v in case.proxy.items()})

@@ -491,9 +491,9 @@ def test_a_misconfigured_account_fails_clearly_and_leaves_the_checkpoint_intact(
     assert "action=collection_error" in harness.log() and "error_kind=auth" in harness.log()
     assert harness.splunkd.kv_documents(COLLECTION) == before
 
-    missing = harness.run(account="deleted-account")
+    missing = harness.run(account="deleted_account")
     assert missing.returncode == 1
-    assert "Account 'deleted-account' does not exist" in missing.stderr
+    assert "Account 'deleted_account' does not exist" in missing.stderr
     assert 'exc_l="Configuration Error"' in harness.log()
     assert harness.splunkd.kv_documents(COLLECTION) == before
     assert harness.leaks("wrong-secret-" + "z" * 20) == []

@@ -186,6 +186,18 @@ class SplunkdStandIn:
         self.app = app
         self.session_key = session_key or secrets.token_hex(32)
         self.session_keys = {self.session_key}
+        # Who each session is (authentication/current-context): the first one is an admin.
+        # Capabilities come from the roles (``role_capabilities``, which
+        # :meth:`grant_from_authorize_conf` extends as an app's authorize.conf does).
+        self.session_users: Dict[str, Tuple[str, Tuple[str, ...]]] = {
+            self.session_key: ("admin", ("admin",))
+        }
+        self.role_capabilities: Dict[str, set] = {
+            "admin": {"admin_all_objects", "list_storage_passwords", "edit_storage_passwords"},
+            "sc_admin": {"admin_all_objects", "list_storage_passwords", "edit_storage_passwords"},
+            "power": {"schedule_search", "rtsearch"},
+            "user": {"search", "get_metadata", "get_typeahead"},
+        }
         self.tls = tls
         self.server_name = server_name
         self.server_roles = list(server_roles)
@@ -244,6 +256,34 @@ class SplunkdStandIn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def add_session(self, username: str, roles: Sequence[str]) -> str:
+        """A new session key of ``username`` holding ``roles`` (as after a login)."""
+        key = secrets.token_hex(32)
+        with self._lock:
+            self.session_keys.add(key)
+            self.session_users[key] = (username, tuple(roles))
+        return key
+
+    def grant_from_authorize_conf(self, path: str) -> None:
+        """Grant what an app's authorize.conf grants: ``[role_<name>]`` / ``<capability> =
+        enabled`` lines (splunkd merges them into the role)."""
+        role = None
+        for line in Path(path).read_text().splitlines():
+            line = line.strip()
+            if line.startswith("[") and line.endswith("]"):
+                name = line[1:-1]
+                role = name[len("role_") :] if name.startswith("role_") else None
+            elif role and "=" in line and not line.startswith("#"):
+                capability, value = (part.strip() for part in line.split("=", 1))
+                if value == "enabled":
+                    self.role_capabilities.setdefault(role, set()).add(capability)
+
+    def _context(self, headers: Mapping[str, str]) -> Dict[str, Any]:
+        key = (headers.get("Authorization") or "")[len("Splunk ") :].strip()
+        username, roles = self.session_users.get(key, ("splunk-system-user", ("admin",)))
+        held = sorted(set().union(*(self.role_capabilities.get(r, set()) for r in roles)))
+        return {"username": username, "roles": list(roles), "realname": "", "capabilities": held}
 
     def _ssl_context(self) -> ssl.SSLContext:
         import trustme  # test dependency; only needed for the HTTPS flavour
@@ -329,6 +369,8 @@ class SplunkdStandIn:
         default = Path(app_dir, "default")
         for path in sorted(default.glob("*.conf")):
             conf = path.stem
+            if conf == "authorize":
+                self.grant_from_authorize_conf(str(path))
             parsed = parse_conf(path.read_text(encoding="utf-8"))
             with self._lock:
                 self.declare_conf(conf)
@@ -499,7 +541,16 @@ class SplunkdStandIn:
                 record.authenticated = False
                 raise HttpError(401, "call not properly authenticated", "WARN")
             self._check_fault(method, "/".join(rest))
-            result = self._route(method, owner, app, rest, params, query)
+            if rest == ["authentication", "current-context"] and method == "GET":
+                entry = _Entry(
+                    "context", "authentication/current-context/context", self._context(headers)
+                )
+                result: Any = (
+                    200,
+                    _Feed("current-context", "authentication/current-context", [entry]),
+                )
+            else:
+                result = self._route(method, owner, app, rest, params, query)
         except HttpError as e:
             json_errors = output_json or record.route.startswith("storage/collections/data")
             if e.status == 404 and getattr(e, "unrouted", False):

@@ -18,12 +18,10 @@ def refused(address: str) -> requests.ConnectionError:
 
 
 def test_a_refused_connection_reads_as_its_cause():
-    assert reason(refused("0x7f3a2c1b9e50")) == (
-        "ConnectionError: Failed to establish a new connection: [Errno 111] Connection refused"
-    )
+    assert reason(refused("0x7f3a2c1b9e50")) == "the connection was refused"
 
 
 @given(st.integers(0, 2**64).map(hex))
 def test_no_object_address_reaches_the_message(address):
     text = reason(refused(address))
-    assert "object at" not in text and address not in text and "Connection refused" in text
+    assert "object at" not in text and address not in text and text == "the connection was refused"

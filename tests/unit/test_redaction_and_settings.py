@@ -25,8 +25,10 @@ from ringcentral_audit.errors import (
     protect,
 )
 from ringcentral_audit.settings import (
+    ACTION_IDS_CORE,
     ACTION_IDS_PATTERN,
     PROXY_HOST_PATTERN,
+    START_DATE_CORE,
     START_DATE_PATTERN,
     Proxy,
     check_base_url,
@@ -390,7 +392,7 @@ def page_accepts(field: str, value: str) -> bool:
     else:
         rules = INPUT_ENTITIES[field].get("validators", [])
     for rule in rules:
-        if rule["type"] == "regex" and not re.fullmatch(rule["pattern"].rstrip("$"), value, re.A):
+        if rule["type"] == "regex" and not re.fullmatch(rule["pattern"], value, re.A):
             return False
         if rule["type"] == "string" and not rule["minLength"] <= len(value) <= rule["maxLength"]:
             return False
@@ -419,14 +421,14 @@ _NUMBERISH = st.one_of(
     st.text(alphabet="0123456789.-+e_x \u0661\u0662\u0660nanifINF", min_size=1, max_size=10),
 )
 _DATEISH = st.one_of(
-    st.from_regex(START_DATE_PATTERN[:-1] + r"\Z"),
+    st.from_regex(START_DATE_CORE, fullmatch=True),
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2026, 1, 1)).map(
         lambda d: d.isoformat()
     ),
     st.text(alphabet="0123456789-:T Z+.tz", min_size=8, max_size=32),
 )
 _ACTIONISH = st.one_of(
-    st.from_regex(ACTION_IDS_PATTERN[:-1] + r"\Z"),
+    st.from_regex(ACTION_IDS_CORE, fullmatch=True),
     st.text(alphabet="AB_.:-, ;\t\n|*\x1c\u2003é1", max_size=30),
 )
 
@@ -543,3 +545,42 @@ def test_settings_parse_the_same_on_python_3_9_and_3_13(version, cases):
         pytest.skip(f"no Python {version} (pyenv or PATH)")
     rows = [[field, value, NOW + 400 * 86400] for field, value in cases]
     assert _probe(PYTHONS[version], rows) == _probe(sys.executable, rows)
+
+
+# ------------------------------------------------- the narrow window for foreign text (issue 17)
+_WORDS = st.lists(
+    st.sampled_from(["Invalid", "request", "parameter", "[dateTimeFrom]", "is", "not", "found"]),
+    max_size=6,
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secret=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30),
+    before=_WORDS,
+    after=_WORDS,
+    glue=st.sampled_from([" ", "\n", "", " - "]),
+)
+def test_a_registered_secret_of_any_length_never_passes_the_window(secret, before, after, glue):
+    from ringcentral_audit.errors import SECRETS, window
+
+    SECRETS.add(secret)
+    for echoed in (secret, secret.upper(), secret.lower(), secret[::-1]):
+        text = f"{before}{glue}{echoed}{glue}{after}".strip()
+        shown = window(text)
+        assert shown == text or shown.startswith("answer not shown (")
+        if len(secret) >= 3 and echoed in (secret, secret.upper(), secret.lower()):
+            assert echoed not in shown or echoed.lower() in (before + after).lower()
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_the_window_shows_text_whole_or_not_at_all(text):
+    from ringcentral_audit.errors import window
+
+    shown = window(text)
+    assert (
+        shown == text
+        or shown == f"answer not shown ({len(text.encode('utf-8', 'surrogatepass'))} bytes)"
+    )
+    assert len(shown) <= 200 or shown != text

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
+from .errors import SECRETS
 from .events import UNREADABLE, unreadable
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
@@ -92,7 +93,7 @@ def _record(raw: str) -> Dict[str, Any]:
     except RecursionError:
         return _unreadable(raw, "nested deeper than the JSON parser can read")
     except ValueError as error:
-        return _unreadable(raw, f"not readable as JSON ({str(error)[:100]})")
+        return _unreadable(raw, f"not readable as JSON ({SECRETS.redact(str(error), limit=100)})")
     if not isinstance(value, dict):
         return unreadable(raw, f"an element of records that is {_kind(value)}, not an object")
     return value

@@ -19,7 +19,8 @@ from ringcentral.platform import Platform
 from . import __version__
 from .answers import Malformed, decode, parse_search
 from .clock import Clock, SystemClock, http_date
-from .events import UNREADABLE, xml_safe
+from .errors import shown_id
+from .events import UNREADABLE
 from .httperrors import Stopped, Unauthorized, not_json
 from .policy import ClientStats, RequestPolicy
 from .ports import JsonDict, TokenStore
@@ -190,6 +191,16 @@ class AuditTrailClient:
             raise not_json(
                 response, "search", self.account, self.connection, str(malformed)
             ) from None
+        paging = answer.paging or {}
+        self.log.debug(
+            "action=search_page %s page=%s per_page=%s total=%s records=%d unreadable=%d",
+            self.context,
+            shown_id(paging.get("page")),
+            shown_id(paging.get("perPage")),
+            shown_id(paging.get("totalElements")),
+            len(answer.records),
+            answer.unreadable,
+        )
         for record in answer.records:
             marked = record.get(UNREADABLE)
             if isinstance(marked, dict):
@@ -197,8 +208,8 @@ class AuditTrailClient:
                     "action=record_unreadable %s id=%s eventTime=%s reason=%r: indexed with its "
                     "raw text under %s",
                     self.context,
-                    xml_safe(str(record.get("id", ""))[:100]),
-                    xml_safe(str(record.get("eventTime", ""))[:40]),
+                    shown_id(record.get("id", "")),
+                    shown_id(record.get("eventTime", "")),
                     marked.get("reason"),
                     UNREADABLE,
                 )

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .client import AuditTrailClient, SearchPage, Stopped, page_body
 from .clock import SKEW_TOLERANCE, Clock, ServerTime
 from .coverage import data_loss_doc, window_doc
-from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected
+from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected, shown_id
 from .events import AuditEvent, to_event
 from .paging import (
     CONFLICTS,
@@ -409,8 +409,8 @@ class Collector:
                 "action=duplicate_id_conflict %s id=%s: RingCentral sent two records with this "
                 "id and different content; the second is indexed too (kept as %s)",
                 self._ctx,
-                _quote(key[:80]),
-                _quote(variant[:100]),
+                shown_id(key),
+                shown_id(variant),
             )
             return variant
         return None if key in window.ids else key
@@ -419,11 +419,11 @@ class Collector:
         held = held_time(event.time, window.start, window.end)
         if not event.time_from_record:
             self.log.warning(
-                "action=record_without_time %s id=%s eventTime=%r: indexed with the "
+                "action=record_without_time %s id=%s eventTime=%s: indexed with the "
                 "collection time",
                 self._ctx,
-                _quote(key[:80]),
-                str(record.get("eventTime") if isinstance(record, dict) else None)[:40],
+                shown_id(key),
+                shown_id(record.get("eventTime") if isinstance(record, dict) else None),
             )
         elif held != event.time:
             count(window.stats, OUTSIDE)
@@ -432,7 +432,7 @@ class Collector:
                 "window_end=%s: RingCentral sent a record from outside the requested window; "
                 "indexed once",
                 self._ctx,
-                _quote(key[:80]),
+                shown_id(key),
                 format_time(event.time) if abs(event.time) < 2.5e11 else "out-of-range",
                 format_time(window.start),
                 format_time(window.end),

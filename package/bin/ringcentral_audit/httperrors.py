@@ -7,13 +7,13 @@ never carries a secret.
 
 from __future__ import annotations
 
-import re
 from typing import List, Tuple
 
 import requests
 from ringcentral.http.api_exception import ApiException
 
 from .errors import (
+    ERROR_CODE,
     SECRETS,
     AuditTrailError,
     AuthError,
@@ -23,6 +23,7 @@ from .errors import (
     ServiceError,
     TlsFailed,
     mask,
+    window,
 )
 from .ratelimit import retry_after
 from .settings import Account, Connection
@@ -110,9 +111,9 @@ def transport_error(
         )
     if isinstance(error, requests.exceptions.SSLError):
         return TlsFailed(
-            f"TLS verification with {server} failed ({reason(error)}). If a proxy "
-            "inspects TLS traffic, set the account's CA bundle path to a PEM file with its "
-            "CA certificate."
+            f"TLS verification with {server} failed: {reason(error)}. Check that the server URL "
+            "is RingCentral's; if a proxy inspects TLS traffic, set the account's CA bundle path "
+            "to a PEM file with its CA certificate."
         )
     proxy = connection.proxy
     socks = proxy is not None and proxy.type.startswith("socks")
@@ -137,13 +138,21 @@ def transport_error(
             )
         )
     if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return Retryable(
-            ConnectionFailed(
-                f"Could not reach {server} ({reason(error)}): check the server URL, DNS, "
-                "firewall and proxy settings."
-            )
-        )
+        return Retryable(ConnectionFailed(_unreachable(server, reason(error), connection)))
     return Retryable(ServiceError(f"The {what} failed in transit ({reason(error)})."))
+
+
+def _unreachable(server: str, cause: str, connection: Connection) -> str:
+    """One sentence per cause, saying what to check."""
+    check = {
+        "the connection was refused": "check the server URL's port, and that a firewall lets "
+        "this Splunk instance connect",
+        "the host name did not resolve": "check the host name in the server URL and this "
+        "instance's DNS settings",
+        "no answer to the connection attempt in time": "check the server URL, the firewall "
+        f"(nothing answered within {connection.connect_timeout:g} s) and the proxy settings",
+    }.get(cause, "check the server URL, DNS, firewall and proxy settings")
+    return f"Could not reach {server} ({cause}): {check}."
 
 
 def classify(error: ApiException, what: str, account: Account, connection: Connection) -> Exception:
@@ -183,6 +192,13 @@ def classify(error: ApiException, what: str, account: Account, connection: Conne
         )
     if not codes and not oauth_error and response.content.lstrip()[:1] == b"<":
         return not_json(response, what, account, connection)
+    if status == 404 and not codes and not oauth_error:
+        return RequestRejected(
+            f"The server at {account.server_url} answered the {what} with HTTP 404 and without "
+            "RingCentral's error format, so it is not a RingCentral API server: check the "
+            "account's server URL (e.g. https://platform.ringcentral.com).",
+            status=status,
+        )
     if what in TOKEN_CALLS:
         return _token_error(status, codes, oauth_error, detail, account)
     if status == 401:
@@ -256,8 +272,25 @@ def _token_error(
     )
 
 
+# OAuth 2.0's error codes (RFC 6749 5.2) that decide a message; any other value is not shown.
+OAUTH_ERRORS = (
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+)
+
+
 def _error_details(response: requests.Response) -> Tuple[List[str], str, str]:
-    """(errorCodes, first message, OAuth error) from both RingCentral error body shapes."""
+    """(errorCodes, first message, OAuth error) from both RingCentral error body shapes.
+
+    All three are the server's text, so they pass a narrow window: codes of RingCentral's shape
+    (CMN-401), OAuth's own error names, and a message of the shape of a sentence that holds no
+    secret in any form (errors.window); anything else is "answer not shown (N bytes)".
+    """
     try:
         body = response.json()
     except (ValueError, RecursionError):
@@ -274,7 +307,7 @@ def _error_details(response: requests.Response) -> Tuple[List[str], str, str]:
             if item.get("message"):
                 text = str(item["message"])
                 if item.get("parameterName"):
-                    text += f" (parameter {item['parameterName']})"
+                    text += f" [{item['parameterName']}]"
                 messages.append(text)
     if body.get("errorCode") and str(body["errorCode"]) not in codes:
         codes.append(str(body["errorCode"]))
@@ -283,23 +316,88 @@ def _error_details(response: requests.Response) -> Tuple[List[str], str, str]:
     if body.get("error_description"):
         messages.append(str(body["error_description"]))
     oauth_error = str(body.get("error") or "")
-    return codes, SECRETS.redact(messages[0], limit=300) if messages else "", oauth_error
+    codes = [code for code in codes if ERROR_CODE.fullmatch(code)]
+    oauth_error = oauth_error if oauth_error in OAUTH_ERRORS else ""
+    return codes, window(SECRETS.redact(messages[0])) if messages else "", oauth_error
 
 
 def _proxy_auth_refused(error: BaseException) -> bool:
     """Whether a proxy failure is a refusal of its credentials (retrying cannot help)."""
-    text = str(error).lower()
+    text = _chain_text(error).lower()
     return "407" in text or "authentication" in text
 
 
-_OBJECT_DUMP = re.compile(r"(?:\w+\(')?<[^<>]*? object at 0x[0-9a-fA-F]+>:?\s*")
+def _chain(error: BaseException, depth: int = 0) -> List[BaseException]:
+    """The error and every exception behind it (causes, contexts, and urllib3's wrapped ones)."""
+    found = [error]
+    if depth > 6:
+        return found
+    inner = [error.__cause__, error.__context__, getattr(error, "reason", None)]
+    inner += [arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)]
+    for item in inner:
+        if isinstance(item, BaseException) and item is not error:
+            found += _chain(item, depth + 1)
+    return found
+
+
+def _chain_text(error: BaseException) -> str:
+    return " ".join(str(item) for item in _chain(error))
+
+
+# (what the exception chain says, the cause in the admin's words). Matched, never quoted: a
+# library's message may hold a URL with the proxy's credentials or a server's text.
+_CAUSES: Tuple[Tuple[Tuple[str, ...], str], ...] = (
+    (("certificate verify failed", "certificate_verify_failed"), "its certificate is not trusted"),
+    (
+        ("hostname mismatch", "doesn't match", "does not match"),
+        "its certificate names another host",
+    ),
+    (("certificate has expired",), "its certificate has expired"),
+    (
+        (
+            "wrong version number",
+            "wrong_version_number",
+            "unknown protocol",
+            "record layer failure",
+        ),
+        "the port does not speak TLS",
+    ),
+    (("407", "proxy authentication required"), "the proxy asked for valid credentials (HTTP 407)"),
+    (("tunnel connection failed",), "the proxy refused to open the connection"),
+    (
+        (
+            "name or service not known",
+            "nodename nor servname",
+            "temporary failure in name resolution",
+            "getaddrinfo failed",
+            "nameresolutionerror",
+            "failed to resolve",
+            "no address associated",
+        ),
+        "the host name did not resolve",
+    ),
+    (
+        ("connection refused", "errno 111", "errno 61", "winerror 10061"),
+        "the connection was refused",
+    ),
+    (("timed out", "timeout"), "no answer to the connection attempt in time"),
+    (("no route to host",), "there is no route to the host"),
+    (("network is unreachable",), "the network is unreachable"),
+    (("connection reset", "errno 104"), "the connection was reset"),
+    (
+        ("remote end closed", "remotedisconnected", "connection aborted", "broken pipe"),
+        "the server closed the connection",
+    ),
+    (("sslerror", "ssl:", "tls"), "the TLS handshake failed"),
+)
 
 
 def reason(error: BaseException) -> str:
-    """A short cause without URLs (which may carry proxy credentials) or request headers."""
-    text = SECRETS.redact(str(error))
-    for marker in ("Caused by ", "(Caused by"):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    text = _OBJECT_DUMP.sub("", text)  # urllib3's "NewConnectionError('<... object at 0x..>: "
-    return SECRETS.redact(type(error).__name__ + ": " + text.strip(" ()'\""), limit=300)
+    """Why a transport failed, in a few words of our own: the exception chain's text is matched
+    against known causes and never quoted (no URL, header, object dump or server text can reach
+    the admin), so an unknown cause is named by its exception class only."""
+    text = _chain_text(error).lower()
+    for markers, cause in _CAUSES:
+        if any(marker in text for marker in markers):
+            return cause
+    return f"{type(error).__name__}, no further detail"

@@ -11,12 +11,13 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from ringcentral.http.api_exception import ApiException
 
 from .clock import Clock
-from .errors import RateLimitExceeded
+from .errors import RateLimitExceeded, shown_id
 from .httperrors import RateLimited, Retryable, Stopped, classify, transport_error
 from .ratelimit import RateGate
 from .retry import Backoff
@@ -24,6 +25,13 @@ from .settings import Account, Connection
 from .transport import SessionClient
 
 T = TypeVar("T")
+RATE_HEADERS = (
+    "X-Rate-Limit-Group",
+    "X-Rate-Limit-Limit",
+    "X-Rate-Limit-Remaining",
+    "X-Rate-Limit-Window",
+    "Retry-After",
+)
 
 
 @dataclass
@@ -68,10 +76,13 @@ class RequestPolicy:
             self._wait(gate.delay(self.clock.now()), what)
             self._arm(what)
             gate.sent(self.clock.now())
+            before, started = self.http.last_response, time.monotonic()
             try:
                 try:
                     result = call()
+                    self._debug(what, started, before)
                 except ApiException as error:
+                    self._debug(what, started, before)
                     raise classify(error, what, self.account, self.connection) from None
                 except requests.RequestException as error:
                     raise transport_error(error, what, self.account, self.connection) from None
@@ -110,6 +121,29 @@ class RequestPolicy:
                 continue
             self.observe(gate)
             return result
+
+    def _debug(self, what: str, started: float, before: object) -> None:
+        """At DEBUG, one line per exchange: method, path, status, duration and the rate-limit
+        headers; never a body, a query or a header that carries credentials."""
+        response = self.http.last_response
+        if response is None or response is before or not self.log.isEnabledFor(logging.DEBUG):
+            return
+        request = response.request
+        limits = "".join(
+            f" {name.lower()}={shown_id(response.headers[name])}"
+            for name in RATE_HEADERS
+            if name in response.headers
+        )
+        self.log.debug(
+            "action=exchange %s call=%s method=%s path=%s status=%d duration_s=%.3f%s",
+            self.context,
+            what.replace(" ", "_"),
+            request.method,
+            urlsplit(request.path_url).path,
+            response.status_code,
+            time.monotonic() - started,
+            limits,
+        )
 
     def _arm(self, what: str) -> None:
         """Hand the run's deadline to the transport, which holds it while bytes trickle in."""

@@ -31,23 +31,49 @@ MIN_INTERVAL = 60
 MAX_INTERVAL = 86400
 MAX_LAG = 3600
 MAX_OVERLAP = 86400
+
+
 # The setup page's rules (globalConfig.json), written so that Python's re and the browser's
 # RegExp read them alike: ASCII classes only ([0-9], not \d, which is Unicode in Python), and
-# matched against the whole value (\Z, since Python's $ also matches before a final newline).
-START_DATE_PATTERN = (
-    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(?:[Zz]|[+-]00:?00)?)?$"
+# matched against the whole value: "$(?!\n)", since Python's $ also matches before a final
+# newline (JavaScript's does not; the lookahead changes nothing there).
+def whole(core: str) -> str:
+    """A page pattern that matches ``core`` against the whole value, in Python and JavaScript."""
+    return "^(?:" + core + r")$(?!\n)"
+
+
+START_DATE_CORE = (
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(?:[Zz]|[+-]00:?00)?)?"
 )
-ACTION_IDS_PATTERN = (
-    r"^[ \t\r\n,;]*[A-Za-z0-9_.:-]{1,128}([ \t\r\n,;]+[A-Za-z0-9_.:-]{1,128})*[ \t\r\n,;]*$"
+ACTION_IDS_CORE = r"[ ,;]*[A-Za-z0-9_.:-]{1,128}([ ,;]+[A-Za-z0-9_.:-]{1,128})*[ ,;]*"
+PROXY_HOST_CORE = r"[A-Za-z0-9._:\[\]-]+"
+NAME_CORE = r"[A-Za-z][A-Za-z0-9_]{0,99}"
+CUSTOM_URL_CORE = (
+    r"(https://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://(localhost|127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}"
+    r"|\[::1\])(:[0-9]{1,5})?)/?"
 )
-PROXY_HOST_PATTERN = r"^[A-Za-z0-9._:\[\]-]+$"
-_START_DATE = re.compile(START_DATE_PATTERN[:-1] + r"\Z")
-_ACTION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")
-_ACTION_SEPARATORS = re.compile(r"[ \t\r\n,;]+")
-_PROXY_HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,4096}\Z")
-_DIGITS = re.compile(r"^[0-9]+\Z")
-_DECIMAL = re.compile(r"^[0-9]+(?:\.[0-9]+)?\Z")
+CUSTOM_URL_PATTERN = whole(CUSTOM_URL_CORE)
+START_DATE_PATTERN = whole(START_DATE_CORE)
+ACTION_IDS_PATTERN = whole(ACTION_IDS_CORE)
+PROXY_HOST_PATTERN = whole(PROXY_HOST_CORE)
+NAME_PATTERN = whole(NAME_CORE)
+_START_DATE = re.compile(START_DATE_CORE)
+_ACTION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_ACTION_SEPARATORS = re.compile(r"[ ,;]+")
+_PROXY_HOST = re.compile(r"[A-Za-z0-9._:\[\]-]{1,4096}")
+_NAME = re.compile(NAME_CORE)
+_CUSTOM_URL = re.compile(CUSTOM_URL_CORE)
+_INDEX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Control characters (C0, DEL, C1, line and paragraph separators): a newline in a conf value
+# starts a new line of the file, or a new stanza.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+BOOLEANS = {"1": True, "true": True, "0": False, "false": False}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PROXY_TYPES = ("http", "socks4", "socks5")
+SERVER_CHOICES = ("production", "sandbox", "custom")
 
 
 @dataclass(frozen=True)
@@ -141,6 +167,12 @@ def check_base_url(url: str) -> str:
     if "@" in url:
         _refuse_userinfo(url, "Server URL", "the account's Client ID, Client secret and JWT fields")
     shown = _shown(url)
+    if not _CUSTOM_URL.fullmatch(url):
+        raise ConfigError(
+            f"Custom server URL (custom_server_url) {shown!r} must be an https URL of a server "
+            "without a path (letters, digits, . and - in its name), e.g. "
+            "https://platform.ringcentral.com."
+        )
     try:
         parts = urlsplit(url)
         hostname, _ = parts.hostname, parts.port
@@ -148,15 +180,17 @@ def check_base_url(url: str) -> str:
         hostname = None
     if not parts.scheme or not hostname:
         raise ConfigError(
-            f"Server URL {shown!r} is not a URL: enter e.g. https://platform.ringcentral.com"
+            f"Custom server URL (custom_server_url) {shown!r} is not a URL: enter e.g. https://platform.ringcentral.com"
         )
     if parts.scheme == "http" and _is_loopback(hostname):
         return url  # plain HTTP only for a local test server
     if parts.scheme != "https":
-        raise ConfigError(f"Server URL {shown!r} must start with https://")
+        raise ConfigError(
+            f"Custom server URL (custom_server_url) {shown!r} must start with https://"
+        )
     if parts.path or parts.query or parts.fragment:
         raise ConfigError(
-            f"Server URL {shown!r} must be the server only, without a path "
+            f"Custom server URL (custom_server_url) {shown!r} must be the server only, without a path "
             "(e.g. https://platform.ringcentral.com)"
         )
     return url
@@ -165,6 +199,62 @@ def check_base_url(url: str) -> str:
 def _shown(text: str, limit: int = 200) -> str:
     """A value as a message may quote it: redacted, then cut (in that order)."""
     return SECRETS.redact(text, limit=limit)
+
+
+def text_field(raw: Mapping[str, Any], key: str, label: str, limit: int = 4096) -> str:
+    """A non-secret text value, surrounding spaces removed; ConfigError naming the field if it
+    holds a control character (a newline would start a new line or stanza of the conf file)
+    or is longer than ``limit``."""
+    value = raw.get(key)
+    text = "" if value is None else str(value)
+    if _CONTROL.search(text):
+        raise ConfigError(
+            f"{label} ({key}) contains a control character such as a line break: enter it on "
+            "one line."
+        )
+    if len(text) > limit:
+        raise ConfigError(f"{label} ({key}) is longer than {limit} characters.")
+    return text.strip(" ")
+
+
+def parse_bool(raw: Mapping[str, Any], key: str, label: str, default: bool) -> bool:
+    """A checkbox: 1, 0, true or false (as Splunk writes them, any case); absent or empty is
+    ``default``; anything else is refused, never read as off."""
+    value = raw.get(key)
+    if isinstance(value, bool):
+        return value
+    text = text_field(raw, key, label, limit=5).lower()
+    if not text:
+        return default
+    if text not in BOOLEANS:
+        raise ConfigError(f"{label} ({key}) must be 1 or 0 (true or false): tick or clear it.")
+    return BOOLEANS[text]
+
+
+def parse_name(value: Any, what: str) -> str:
+    """An account or input name as the page accepts it: a letter, then letters, digits and _."""
+    text = "" if value is None else str(value)
+    if not _NAME.fullmatch(text):
+        raise ConfigError(
+            f"{what} name must begin with a letter and contain only letters, digits and "
+            "underscores (at most 100 characters)."
+        )
+    return text
+
+
+def parse_log_level(raw: Optional[Mapping[str, Any]]) -> str:
+    """The Logging tab's level; absent or empty is INFO, anything not a level is refused."""
+    text = text_field(raw or {}, "loglevel", "Log level", limit=10)
+    if not text:
+        return "INFO"
+    if text not in LOG_LEVELS:
+        raise ConfigError(f"Log level (loglevel) must be one of {', '.join(LOG_LEVELS)}.")
+    return text
+
+
+def parse_collection_events(raw: Mapping[str, Any]) -> bool:
+    """The input's "Collection events" box: on unless it says 0 or false."""
+    return parse_bool(raw, "collection_events", "Collection events", default=True)
 
 
 def _refuse_userinfo(value: str, what: str, where: str) -> None:
@@ -218,7 +308,7 @@ def check_jwt(jwt: str, now: float) -> None:
 
 def parse_account(raw: Mapping[str, Any], now: float) -> Account:
     """An Account from a setup-page stanza (server, custom_server_url, client_id, client_secret, jwt)."""
-    client_id = str(raw.get("client_id") or "").strip()
+    client_id = text_field(raw, "client_id", "Client ID", limit=200)
     secret = str(raw.get("client_secret") or "").strip()
     jwt = str(raw.get("jwt") or "").strip()
     # Registered before any check, so that no refusal below can carry them.
@@ -234,43 +324,55 @@ def parse_account(raw: Mapping[str, Any], now: float) -> Account:
             "Client secret is empty: copy it from the RingCentral app's Credentials page."
         )
     check_jwt(jwt, now)
-    url = server_url(str(raw.get("server") or ""), str(raw.get("custom_server_url") or ""))
+    server = text_field(raw, "server", "Server", limit=20)
+    if server and server not in SERVER_CHOICES:
+        raise ConfigError("Server (server) must be production, sandbox or custom.")
+    url = server_url(server, text_field(raw, "custom_server_url", "Custom server URL", 2048))
     return Account(server_url=url, client_id=client_id, client_secret=secret, jwt=jwt)
 
 
 def parse_proxy(raw: Optional[Mapping[str, Any]]) -> Optional[Proxy]:
-    """A Proxy from the proxy tab's stanza, or None when it is disabled or empty."""
-    if not raw or not _truthy(raw.get("proxy_enabled", "1")) or not raw.get("proxy_url"):
+    """A Proxy from the proxy tab's stanza, or None when it is disabled or has no host.
+
+    Every field is checked whether or not the proxy is enabled, so a damaged value (a newline,
+    a word where a box belongs) stops the input with its name instead of silently turning the
+    proxy off: a configured proxy is never bypassed.
+    """
+    if not raw:
         return None
-    username = str(raw.get("proxy_username") or "") or None
+    enabled = parse_bool(raw, "proxy_enabled", "Proxy Enable", default=True)
+    remote_dns = parse_bool(raw, "proxy_rdns", "Proxy DNS resolution", default=True)
+    username = text_field(raw, "proxy_username", "Proxy Username", limit=50) or None
     password = str(raw.get("proxy_password") or "") or None
     SECRETS.add_pair(username, password)
-    host = str(raw["proxy_url"]).strip()
+    host = text_field(raw, "proxy_url", "Proxy Host")
     if "@" in host:
         _refuse_userinfo(
             host, "Proxy host", "the Proxy tab's Username and Password fields (stored encrypted)"
         )
-    if not _PROXY_HOST.match(host):
+    if host and not _PROXY_HOST.fullmatch(host):
         raise ConfigError(
-            "Proxy host must be a host name or IP address only, without scheme, port or path "
+            "Proxy host (proxy_url) must be a host name or IP address only, without scheme, port or path "
             "(letters, digits and . - : [ ] only): correct it on the Proxy tab."
         )
-    kind = str(raw.get("proxy_type") or "http").lower()
-    if kind not in ("http", "socks4", "socks5"):
-        raise ConfigError(
-            f"Proxy type {_shown(kind, 20)!r} is not supported: choose http, socks4 or socks5."
-        )
-    port_text = str(raw.get("proxy_port") or "").strip()
-    port = int(port_text) if _DIGITS.match(port_text) and len(port_text) <= 5 else 0
-    if not 1 <= port <= 65535:
-        raise ConfigError("Proxy port must be a whole number from 1 to 65535.")
+    kind = text_field(raw, "proxy_type", "Proxy Type", limit=10) or "http"
+    if kind not in PROXY_TYPES:
+        raise ConfigError("Proxy Type (proxy_type) must be http, socks4 or socks5.")
+    port_text = text_field(raw, "proxy_port", "Proxy Port", limit=10)
+    port = int(port_text) if _DIGITS.fullmatch(port_text) and len(port_text) <= 5 else 0
+    if port_text and not 1 <= port <= 65535:
+        raise ConfigError("Proxy port (proxy_port) must be a whole number from 1 to 65535.")
+    if not enabled or not host:
+        return None
+    if not port:
+        raise ConfigError("Proxy port (proxy_port) must be a whole number from 1 to 65535.")
     return Proxy(
         host=host,
         port=port,
         type=kind,
         username=username,
         password=password,
-        remote_dns=_truthy(raw.get("proxy_rdns", "1")),
+        remote_dns=remote_dns,
     )
 
 
@@ -279,30 +381,26 @@ def parse_connection(
 ) -> Connection:
     """How to reach RingCentral for an account stanza (its optional ca_bundle_path) and the
     proxy tab's stanza."""
-    path = str(account.get("ca_bundle_path") or "").strip()
+    path = text_field(account, "ca_bundle_path", "CA bundle path", limit=1024)
     verify: Union[bool, str] = True
     if path:
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             raise ConfigError(
-                f"CA bundle path {path!r} is not a readable file on this Splunk instance: give "
+                f"CA bundle path {_shown(path)!r} is not a readable file on this Splunk instance: give "
                 "the full path of a PEM file, or leave it empty to trust the usual public CAs."
             )
         verify = path
     return Connection(proxy=parse_proxy(proxy), verify=verify)
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "t", "y", "on")
-
-
 def _seconds(raw: Mapping[str, Any], key: str, low: int, high: int, whole: bool) -> Optional[float]:
     """A number of seconds from ``low`` to ``high``, spelled as the setup page accepts it:
     ASCII digits (and, unless ``whole``, one decimal point); never nan, inf or an exponent."""
-    text = str(raw.get(key) or "").strip()
+    text = text_field(raw, key, key, limit=64)
     if not text:
         return None
     pattern = _DIGITS if whole else _DECIMAL
-    value = float(text) if pattern.match(text) and len(text) <= 32 else math.nan
+    value = float(text) if pattern.fullmatch(text) and len(text) <= 32 else math.nan
     if not (math.isfinite(value) and low <= value <= high):
         kind = "a whole number of seconds" if whole else "a number of seconds"
         raise ConfigError(
@@ -320,12 +418,10 @@ def _number(raw: Mapping[str, Any], key: str, default: float, low: int, high: in
 def _action_ids(raw: Mapping[str, Any], key: str) -> Tuple[str, ...]:
     """The actionIds of ``key``, as the page's ACTION_IDS_PATTERN (and 4096-character limit)
     accept them: ids of letters, digits and _ . : -, separated by commas, semicolons or spaces."""
-    text = str(raw.get(key) or "")
+    text = text_field(raw, key, key, limit=4096)
     items = [part for part in _ACTION_SEPARATORS.split(text) if part]
-    if len(text) > 4096:
-        raise ConfigError(f"{key} is longer than 4096 characters: list fewer actionIds.")
     for item in items:
-        if not _ACTION_ID.match(item):
+        if not _ACTION_ID.fullmatch(item):
             raise ConfigError(
                 f"{key}: {_shown(item, 60)!r} is not an actionId (letters, digits and _ . : - "
                 "only, e.g. CHANGE_USER_ROLE); separate several with commas."
@@ -349,7 +445,7 @@ def parse_start_date(text: str, now: float) -> Optional[float]:
     text = (text or "").strip()
     if not text:
         return None
-    match = _START_DATE.match(text)
+    match = _START_DATE.fullmatch(text)
     start: Optional[float] = None
     if match:
         year, month, day, hour, minute, second, fraction = match.group(1, 2, 3, 4, 5, 6, 7)
@@ -379,8 +475,19 @@ def parse_start_date(text: str, now: float) -> Optional[float]:
 
 def parse_input_settings(name: str, raw: Mapping[str, Any], now: float) -> InputSettings:
     """InputSettings from an input stanza; ConfigError names the field and the fix."""
-    interval = str(raw.get("interval") or "").strip()
-    if interval and _DECIMAL.match(interval) and float(interval) < MIN_INTERVAL:
+    parse_name(name, "Input")
+    for key, label in (("account", "Account"), ("index", "Index")):
+        value = text_field(raw, key, label, limit=100)
+        if key == "account" and value:
+            parse_name(value, "Account")
+        if key == "index" and value and not _INDEX.fullmatch(value):
+            raise ConfigError(
+                "Index (index) must be an index name: letters, digits, _ and -, not starting "
+                "with _ or -."
+            )
+    parse_collection_events(raw)
+    interval = text_field(raw, "interval", "Interval", limit=64)
+    if interval and _DECIMAL.fullmatch(interval) and float(interval) < MIN_INTERVAL:
         raise ConfigError(
             f"interval must be at least {MIN_INTERVAL} seconds: the Audit Trail API allows "
             "10 requests a minute and is not meant to be polled more often."
@@ -395,7 +502,7 @@ def parse_input_settings(name: str, raw: Mapping[str, Any], now: float) -> Input
         )
     return InputSettings(
         name=name,
-        start=parse_start_date(str(raw.get("start_date") or ""), now),
+        start=parse_start_date(text_field(raw, "start_date", "start_date", limit=64), now),
         lag=_number(raw, "lag_seconds", 60.0, 0, MAX_LAG),
         overlap=_number(raw, "overlap_seconds", 600.0, 0, MAX_OVERLAP),
         action_ids=include,

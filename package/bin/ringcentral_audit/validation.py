@@ -7,7 +7,7 @@ from typing import Optional
 
 from .client import AuditTrailClient, page_body
 from .clock import Clock
-from .errors import PermissionDenied
+from .errors import PermissionDenied, window
 from .settings import Account, Connection
 from .timeutil import format_time
 
@@ -32,9 +32,9 @@ def validate_account(
         scope = client.token_scope()
         if scope and "ReadAuditTrail" not in scope.replace(",", " ").split():
             raise PermissionDenied(
-                "The RingCentral app lacks the ReadAuditTrail permission (its token's scope is "
-                f"{scope!r}): add 'Read Audit Trail' to the app's permissions in the developer "
-                "console, then save the account again."
+                "The RingCentral app lacks the ReadAuditTrail permission (its token's scope: "
+                f"{window(scope)}): add 'Read Audit Trail' to the app's permissions in the "
+                "developer console, then save the account again."
             )
         now = client.clock.now()
         client.search(page_body(format_time(now - 3600), format_time(now), 1, 1))
