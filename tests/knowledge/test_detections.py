@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from . import checks, content, psa_offline, spl_search
+from . import checks, content, detection_yaml, psa_offline, scan_cost, spl_search
 from . import detection_simulation as ds
 
 APP = checks.PACKAGE
@@ -183,3 +183,41 @@ def test_unlocks_land_in_accounts_updated_by_cims_own_definition():
         fields = event.search_fields()
         assert spl_search.matches(updated, fields), fields.get("action")
         assert fields.get("result") == ("unlocked",)
+
+
+# --- contentctl-style descriptions (docs/detections), generated from the conf
+
+
+def test_the_committed_descriptions_are_what_the_conf_gives():
+    wanted = detection_yaml.files(APP)
+    committed = {p.name: p.read_text(encoding="utf-8") for p in detection_yaml.OUT.glob("*.yml")}
+    assert set(committed) == set(wanted), "run `make detections`"
+    for name, text in wanted.items():
+        assert committed[name] == text, f"{name} drifted from savedsearches.conf: run `make detections`"
+
+
+@pytest.mark.parametrize("name", DETECTIONS)
+def test_each_description_has_attack_ids_risk_fields_and_an_existing_filter_macro(name):
+    path = detection_yaml.OUT / f"{detection_yaml.slug(name)}.yml"
+    doc = detection_yaml.read(path.read_text(encoding="utf-8"))
+    ids = doc["tags"]["mitre_attack_id"]
+    assert ids and all(re.fullmatch(r"T\d{4}(\.\d{3})?", i) for i in ids)
+    assert set(ids) == set(re.findall(r"T\d{4}(?:\.\d{3})?", SAVED[name]["description"]))
+    for risk in doc["rba"]["risk_objects"]:
+        assert risk["field"] and risk["type"] == "user" and 0 < risk["score"] <= 100
+    for threat in doc["rba"]["threat_objects"]:
+        assert threat["field"] and threat["type"] == "ip_address"
+    assert doc["tags"]["filter_macro"] in MACROS
+    assert doc["search"].rstrip().endswith(f"`{doc['tags']['filter_macro']}`")
+    assert doc["how_to_implement"] and doc["known_false_positives"] and doc["type"]
+
+
+def test_detections_scan_fewer_events_than_before():
+    lines = scan_cost.report(APP, BEFORE, APP / "default" / "savedsearches.conf")
+    print("\n".join(lines))
+    before = {c.name: c for c in scan_cost.costs(APP, BEFORE)}
+    for cost in scan_cost.costs(APP, APP / "default" / "savedsearches.conf"):
+        if "TERM(" in content.base_search(SAVED[cost.name]["search"], MACROS):
+            factor = 2 if "country" in cost.name else 20  # logins are a large share of all records
+            assert cost.scanned_per_run * factor < before[cost.name].scanned_per_run, cost.name
+            assert cost.scanned_per_run == cost.matching_per_run, "terms let through only what matches"
