@@ -20,7 +20,9 @@ simulation knows: 0 missed, 0 repeated, 0 false is the bar, under both readings 
 from __future__ import annotations
 
 import bisect
+import json
 import random
+import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,6 +36,11 @@ READINGS = ("scheduled", "started")  # what now() returns in a scheduled run
 FAILURE_RATE = 0.04  # jobs that fail or return partial results
 PRIVATE_IPS = ("10.20.30.40", "192.168.7.21", "172.20.1.9")
 UNKNOWN_IPS = ("203.0.113.77", "203.0.113.78")  # iplocation finds nothing
+UNLISTED = (  # actionId, first record (event time), then one every
+    ("ENABLE_CALL_RECORDING_POLICY", sim.T0 - 10 * sim.DAY, 2 * sim.DAY),
+    ("CHANGE_AI_RECEPTIONIST", sim.T0 + 3.2 * sim.DAY, 1.5 * sim.DAY),
+    ("UPDATE_SMS_CAMPAIGN", sim.OUTAGE[0] + 5 * sim.HOUR, 0.7 * sim.DAY),
+)
 
 
 # --- the world: alert_simulation's, plus users logging in from private and unknown addresses
@@ -56,6 +63,13 @@ def world() -> sim.World:
         for ip, days in trips.items():
             for day in days:
                 extra.append(_login(rng, name, 60 + n, sim.T0 + (day + n) * sim.DAY, ip))
+    # actionIds no lookup row lists: one seen first in the backfilled history, one after install,
+    # one first sent during the input's outage (indexed when it works again)
+    for action_id, first, every in UNLISTED:
+        t = first
+        while t < sim.T0 + sim.SPAN:
+            extra.append(_record(rng, action_id, "unlisted", t, "Alice Admin", 0, "198.51.100.1"))
+            t += every
     geo = dict(base.geo)
     geo["198.51.100.9"] = {"Country": "Germany", "City": "Berlin", "Region": "", "lat": 52.5, "lon": 13.4}
     geo["198.51.100.10"] = {"Country": "Japan", "City": "Tokyo", "Region": "", "lat": 35.7, "lon": 139.7}
@@ -68,21 +82,24 @@ def world() -> sim.World:
 
 
 def _login(rng: random.Random, name: str, number: int, t: float, ip: str) -> sim.Record:
-    import json
-    import uuid
+    return _record(rng, "LOGIN_SUCCESSFULLY", "login", t, name, number, ip)
 
+
+def _record(
+    rng: random.Random, action_id: str, kind: str, t: float, name: str, number: int, ip: str
+) -> sim.Record:
     t = float(int(t))
     body = {
-        "actionId": "LOGIN_SUCCESSFULLY",
+        "actionId": action_id,
         "clientIp": ip,
         "initiator": sim._party(name, number),
         "target": sim._target(name, number),
-        "eventType": "LOGIN",
+        "eventType": "LOGIN" if kind == "login" else "UPDATE",
         "eventTime": sim._iso(t),
         "id": str(uuid.UUID(int=rng.getrandbits(128))),
         **sim.ACCOUNT,
     }
-    return sim.Record(body["id"], t, "login", json.dumps(body), name, name, ip)
+    return sim.Record(body["id"], t, kind, json.dumps(body), name, name, ip)
 
 
 def location(world: sim.World, ip: str) -> str:
@@ -226,9 +243,22 @@ class Simulation:
         return firings
 
 
+def new_action_truth(w: sim.World) -> List[sim.Occurrence]:
+    """Each unlisted actionId, once: when its first record is first indexed."""
+    out = []
+    for action_id, _, _ in UNLISTED:
+        ids = [r.id for r in w.records if f'"actionId": "{action_id}"' in r.raw]
+        first = min(w.first_indexed[i] for i in ids)
+        out.append(sim.Occurrence((action_id,), first, first, f"new actionId {action_id}"))
+    return out
+
+
 def judge(w: sim.World, name: str, firings: Sequence[Firing]) -> sim.Verdict:
-    topic = sim._topic(name)
     as_alert = [sim.Firing(sim.Run(f.job.scheduled, f.job.dispatched, f.job.scheduled), f.row) for f in firings]
+    if "new actionid" in name.lower():
+        match = lambda row: (sim._single(row.get("actionId")),)  # noqa: E731
+        return sim.judge(new_action_truth(w), as_alert, match, float("inf"))
+    topic = sim._topic(name)
     horizon = sim.HORIZONS[topic]
     if topic == "privileged role":
         return sim.judge(sim.per_record_truth(w, "grant"), as_alert, sim.per_record_match, horizon)
