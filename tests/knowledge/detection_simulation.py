@@ -55,7 +55,9 @@ def world() -> sim.World:
     # cannot place, and who log in from placeable countries on a few days: the old search, which
     # dropped unplaceable logins before comparing, never saw them
     trips = {"198.51.100.9": (2.3, 2.4, 9.1), "198.51.100.10": (5.6, 7.2)}  # days after install
-    for n, (name, ordinary) in enumerate((("Vera VPN", PRIVATE_IPS), ("Uma Unplaced", UNKNOWN_IPS))):
+    for n, (name, ordinary) in enumerate(
+        (("Vera VPN", PRIVATE_IPS), ("Uma Unplaced", UNKNOWN_IPS))
+    ):
         t = sim.T0 - sim.HISTORY + rng.uniform(0, 6 * sim.HOUR)
         while t < sim.T0 + sim.SPAN:
             extra.append(_login(rng, name, 60 + n, t, rng.choice(ordinary)))
@@ -71,9 +73,24 @@ def world() -> sim.World:
             extra.append(_record(rng, action_id, "unlisted", t, "Alice Admin", 0, "198.51.100.1"))
             t += every
     geo = dict(base.geo)
-    geo["198.51.100.9"] = {"Country": "Germany", "City": "Berlin", "Region": "", "lat": 52.5, "lon": 13.4}
-    geo["198.51.100.10"] = {"Country": "Japan", "City": "Tokyo", "Region": "", "lat": 35.7, "lon": 139.7}
-    copies = sorted(base.copies + sim.ingest(sorted(extra, key=lambda r: r.time), rng), key=lambda c: c.searchable)
+    geo["198.51.100.9"] = {
+        "Country": "Germany",
+        "City": "Berlin",
+        "Region": "",
+        "lat": 52.5,
+        "lon": 13.4,
+    }
+    geo["198.51.100.10"] = {
+        "Country": "Japan",
+        "City": "Tokyo",
+        "Region": "",
+        "lat": 35.7,
+        "lon": 139.7,
+    }
+    copies = sorted(
+        base.copies + sim.ingest(sorted(extra, key=lambda r: r.time), rng),
+        key=lambda c: c.searchable,
+    )
     first: Dict[str, float] = {}
     for copy in copies:
         first[copy.record.id] = min(first.get(copy.record.id, copy.indexed), copy.indexed)
@@ -198,9 +215,15 @@ class Simulation:
             fields["_raw"] = (record.raw,)
             self.fields[record.id] = fields
 
-    def fire(self, detection: Detection, reading: str, failures: bool = True, seed: int = 1) -> List[Firing]:
+    def fire(
+        self, detection: Detection, reading: str, failures: bool = True, seed: int = 1
+    ) -> List[Firing]:
         stanza = detection.stanza
-        matching = [c for c in self.world.copies if spl_search.matches(detection.base, self.fields[c.record.id])]
+        matching = [
+            c
+            for c in self.world.copies
+            if spl_search.matches(detection.base, self.fields[c.record.id])
+        ]
         visible_at = [c.searchable for c in matching]
         prepared = []
         for copy in matching:
@@ -213,12 +236,16 @@ class Simulation:
             prepared.append(row)
         suppress = stanza.get("alert.suppress") == "1"
         digest = stanza.get("alert.digest_mode", "1").strip() != "0"
-        fields = [f.strip() for f in stanza.get("alert.suppress.fields", "").split(",") if f.strip()]
+        fields = [
+            f.strip() for f in stanza.get("alert.suppress.fields", "").split(",") if f.strip()
+        ]
         period = sim._duration(stanza.get("alert.suppress.period", "0s")) if suppress else 0.0
         suppressed: Dict[Tuple[Any, ...], float] = {}
         firings = []
         for job in jobs(stanza, seed, failures):
-            earliest = spl_run.relative_time(job.scheduled, stanza.get("dispatch.earliest_time", "0"))
+            earliest = spl_run.relative_time(
+                job.scheduled, stanza.get("dispatch.earliest_time", "0")
+            )
             latest = spl_run.relative_time(job.scheduled, stanza.get("dispatch.latest_time", "now"))
             now = job.scheduled if reading == "scheduled" else job.dispatched
             rows = [
@@ -254,7 +281,10 @@ def new_action_truth(w: sim.World) -> List[sim.Occurrence]:
 
 
 def judge(w: sim.World, name: str, firings: Sequence[Firing]) -> sim.Verdict:
-    as_alert = [sim.Firing(sim.Run(f.job.scheduled, f.job.dispatched, f.job.scheduled), f.row) for f in firings]
+    as_alert = [
+        sim.Firing(sim.Run(f.job.scheduled, f.job.dispatched, f.job.scheduled), f.row)
+        for f in firings
+    ]
     if "new actionid" in name.lower():
         match = lambda row: (sim._single(row.get("actionId")),)  # noqa: E731
         return sim.judge(new_action_truth(w), as_alert, match, float("inf"))
@@ -263,7 +293,9 @@ def judge(w: sim.World, name: str, firings: Sequence[Firing]) -> sim.Verdict:
     if topic == "privileged role":
         return sim.judge(sim.per_record_truth(w, "grant"), as_alert, sim.per_record_match, horizon)
     if topic == "account locked":
-        return sim.judge(sim.per_record_truth(w, "lockout"), as_alert, sim.per_record_match, horizon)
+        return sim.judge(
+            sim.per_record_truth(w, "lockout"), as_alert, sim.per_record_match, horizon
+        )
     if topic == "secret":
         return sim.judge(sim.per_record_truth(w, "secret"), as_alert, sim.per_record_match, horizon)
     if topic == "failed logins":
@@ -281,7 +313,11 @@ def simulation(app: Path) -> Simulation:
 
 
 def verdicts(
-    app: Path, reading: str, only: Optional[str] = None, conf: Optional[Path] = None, failures: bool = True
+    app: Path,
+    reading: str,
+    only: Optional[str] = None,
+    conf: Optional[Path] = None,
+    failures: bool = True,
 ) -> Dict[str, sim.Verdict]:
     out = {}
     for detection in load(app, conf):

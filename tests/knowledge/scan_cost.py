@@ -41,7 +41,11 @@ VOLUME: Dict[str, Tuple[float, str, Sequence[Tuple[str, str]]]] = {
     "ACCOUNT_UNLOCKED": (0.5, "UPDATE", ()),
     "ASSIGN_USER_ROLE": (0.6, "UPDATE", (("roleName", "Super Admin"),)),
     "UNASSIGN_USER_ROLE": (0.4, "UPDATE", (("roleName", "Super Admin"),)),
-    "CHANGE_USER_ROLE": (0.8, "UPDATE", (("oldRoleName", "Standard"), ("newRoleName", "Account Admin"))),
+    "CHANGE_USER_ROLE": (
+        0.8,
+        "UPDATE",
+        (("oldRoleName", "Standard"), ("newRoleName", "Account Admin")),
+    ),
     "CHANGE_SECRET_INFO": (3.0, "UPDATE", (("settingName", "Password"),)),
     "RESET_USER_PASSWORD": (1.0, "UPDATE", ()),
     "CHANGE_USER_PIN": (1.0, "UPDATE", ()),

@@ -67,7 +67,9 @@ def test_a_detection_that_is_not_durable_loses_the_shares_of_failed_runs(tmp_pat
         re.sub(r"(?m)^durable\.track_time_type = _time\n", "", conf.read_text(encoding="utf-8")),
         encoding="utf-8",
     )
-    verdict = ds.verdicts(app, "started", only="Secret changed")["RingCentral Audit - Secret changed"]
+    verdict = ds.verdicts(app, "started", only="Secret changed")[
+        "RingCentral Audit - Secret changed"
+    ]
     print(verdict.summary())
     assert verdict.missed and not verdict.repeated
 
@@ -90,13 +92,22 @@ def test_the_old_new_country_search_never_alerts_users_of_private_addresses(tmp_
     verdict = before["RingCentral Audit - Login from a new country"]
     print(verdict.summary())
     assert any("Vera VPN" in m or "Uma Unplaced" in m for m in verdict.missed)
-    travellers = [o for o in ds.country_truth(ds.world()) if o.key[0] in ("Vera VPN", "Uma Unplaced")]
+    travellers = [
+        o for o in ds.country_truth(ds.world()) if o.key[0] in ("Vera VPN", "Uma Unplaced")
+    ]
     assert len(travellers) >= 2
 
 
 # --- conventions (security_content / contentctl)
 
-RESULT_FIELDS = ("risk_object", "risk_object_type", "risk_score", "threat_object", "threat_object_type", "mitre_attack_id")
+RESULT_FIELDS = (
+    "risk_object",
+    "risk_object_type",
+    "risk_score",
+    "threat_object",
+    "threat_object_type",
+    "mitre_attack_id",
+)
 
 
 def filter_macro(name: str) -> str:
@@ -125,18 +136,26 @@ def test_privileged_roles_match_whatever_the_case():
     expr = spl_search.parse(content.expand("`ringcentral_audit_privileged_role(role)`", MACROS))
     for role in ("Super Admin", "super admin", "ACCOUNT ADMIN", "Site admin"):
         assert spl_search.matches(expr, {"role": (role,)}), role
-    view = (APP / "default" / "data" / "ui" / "views" / "ringcentral_audit_security.xml").read_text()
+    view = (
+        APP / "default" / "data" / "ui" / "views" / "ringcentral_audit_security.xml"
+    ).read_text()
     assert 'like(src_user_role, \\"%Admin%\\")' not in view
 
 
 # --- raw terms: the actionIds each detection starts with are the lookups' ones
 
 TERM_MACROS = {
-    "ringcentral_audit_failed_login_terms": lambda a, o: a["ringcentral_category"] == "authentication" and o.get("action") == "failure",
-    "ringcentral_audit_login_success_terms": lambda a, o: a["ringcentral_category"] == "authentication" and o.get("action") == "success",
+    "ringcentral_audit_failed_login_terms": lambda a, o: (
+        a["ringcentral_category"] == "authentication" and o.get("action") == "failure"
+    ),
+    "ringcentral_audit_login_success_terms": lambda a, o: (
+        a["ringcentral_category"] == "authentication" and o.get("action") == "success"
+    ),
     "ringcentral_audit_lockout_terms": lambda a, o: o.get("result") == "lockout",
     "ringcentral_audit_secret_terms": lambda a, o: a["ringcentral_area"] == "secret",
-    "ringcentral_audit_role_grant_terms": lambda a, o: a["actionId"] in ("ASSIGN_USER_ROLE", "CHANGE_USER_ROLE"),
+    "ringcentral_audit_role_grant_terms": lambda a, o: (
+        a["actionId"] in ("ASSIGN_USER_ROLE", "CHANGE_USER_ROLE")
+    ),
 }
 
 
@@ -195,7 +214,9 @@ def test_the_committed_descriptions_are_what_the_conf_gives():
     committed = {p.name: p.read_text(encoding="utf-8") for p in detection_yaml.OUT.glob("*.yml")}
     assert set(committed) == set(wanted), "run `make detections`"
     for name, text in wanted.items():
-        assert committed[name] == text, f"{name} drifted from savedsearches.conf: run `make detections`"
+        assert committed[name] == text, (
+            f"{name} drifted from savedsearches.conf: run `make detections`"
+        )
 
 
 @pytest.mark.parametrize("name", SECURITY)
@@ -230,4 +251,6 @@ def test_detections_scan_fewer_events_than_before():
         if "TERM(" in content.base_search(SAVED[cost.name]["search"], MACROS):
             factor = 2 if "country" in cost.name else 20  # logins are a large share of all records
             assert cost.scanned_per_run * factor < before[cost.name].scanned_per_run, cost.name
-            assert cost.scanned_per_run == cost.matching_per_run, "terms let through only what matches"
+            assert cost.scanned_per_run == cost.matching_per_run, (
+                "terms let through only what matches"
+            )
