@@ -134,7 +134,7 @@ def test_detection_follows_the_security_content_conventions(name):
 
 def test_privileged_roles_match_whatever_the_case():
     expr = spl_search.parse(content.expand("`ringcentral_audit_privileged_role(role)`", MACROS))
-    for role in ("Super Admin", "super admin", "ACCOUNT ADMIN", "Site admin"):
+    for role in ("Super Admin", "super admin", "ACCOUNT ADMIN", "Site admin", "admin assistant"):
         assert spl_search.matches(expr, {"role": (role,)}), role
     view = (
         APP / "default" / "data" / "ui" / "views" / "ringcentral_audit_security.xml"
