@@ -22,20 +22,22 @@ SECURITY = [name for name in DETECTIONS if name in detection_yaml.PROSE]  # ATT&
 
 
 @cache
-def _verdicts(reading):
-    return ds.verdicts(APP, reading)
+def _verdict(reading, name):
+    """One detection under one reading of now() (each well within the suite's time limit)."""
+    return ds.verdicts(APP, reading, only=name)[name]
 
 
-def test_every_security_detection_is_simulated():
+def test_every_security_detection_has_a_simulated_truth():
     assert len(DETECTIONS) == 7 and len(SECURITY) == 6
-    for reading in ds.READINGS:
-        assert set(_verdicts(reading)) == set(DETECTIONS)
+    world = ds.world()
+    for name in DETECTIONS:
+        assert ds.judge(world, name, []).occurrences > 0, name
 
 
 @pytest.mark.parametrize("reading", ds.READINGS)
 @pytest.mark.parametrize("name", DETECTIONS)
 def test_detection_fires_once_per_occurrence_under_both_readings_of_now(name, reading):
-    verdict = _verdicts(reading)[name]
+    verdict = _verdict(reading, name)
     print(f"now() = {reading} time: {name}: {verdict.summary()}")
     enough = 3 if "actionId" in name else 9  # three new actionIds: history, live, outage
     assert verdict.occurrences - verdict.history >= enough, "too few occurrences to judge"
