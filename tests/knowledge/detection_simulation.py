@@ -216,14 +216,28 @@ class Simulation:
             self.fields[record.id] = fields
 
     def fire(
-        self, detection: Detection, reading: str, failures: bool = True, seed: int = 1
+        self,
+        detection: Detection,
+        reading: str,
+        failures: bool = True,
+        seed: int = 1,
+        slow_indexing: float = 0.0,
     ) -> List[Firing]:
+        """slow_indexing: every third copy becomes searchable this many seconds later still."""
         stanza = detection.stanza
         matching = [
             c
             for c in self.world.copies
             if spl_search.matches(detection.base, self.fields[c.record.id])
         ]
+        if slow_indexing:
+            matching = sorted(
+                (
+                    sim.Copy(c.record, c.indexed, c.searchable + (slow_indexing if i % 3 else 0.0))
+                    for i, c in enumerate(matching)
+                ),
+                key=lambda c: c.searchable,
+            )
         visible_at = [c.searchable for c in matching]
         prepared = []
         for copy in matching:
@@ -318,11 +332,12 @@ def verdicts(
     only: Optional[str] = None,
     conf: Optional[Path] = None,
     failures: bool = True,
+    slow_indexing: float = 0.0,
 ) -> Dict[str, sim.Verdict]:
     out = {}
     for detection in load(app, conf):
         if only and only.lower() not in detection.name.lower():
             continue
-        firings = simulation(app).fire(detection, reading, failures)
+        firings = simulation(app).fire(detection, reading, failures, slow_indexing=slow_indexing)
         out[detection.name] = judge(world(), detection.name, firings)
     return out

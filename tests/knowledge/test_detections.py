@@ -55,6 +55,17 @@ def test_the_simulation_has_failed_runs_backfills_and_late_runs():
     assert not any(j.backfill for j in ds.jobs(not_durable, 1))
 
 
+def test_the_margin_holds_indexing_delays_up_to_its_length_and_no_further():
+    """Copies searchable up to 5 more minutes late (under the 10-minute margin with the world's own
+    4): still exact; 15 more minutes: records first indexed near a share's end are read by no run."""
+    name = "RingCentral Audit - Secret changed"
+    within = ds.verdicts(APP, "started", only=name, slow_indexing=300)[name]
+    beyond = ds.verdicts(APP, "started", only=name, slow_indexing=900)[name]
+    print(f"+5 min: {within.summary()}; +15 min: {beyond.summary()}")
+    assert within.ok()
+    assert beyond.missed
+
+
 def _app_copy(tmp_path: Path) -> Path:
     app = tmp_path / "package"
     for part in ("default", "lookups"):
