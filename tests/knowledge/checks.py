@@ -27,7 +27,6 @@ CHANGE_ACTIONS = {
     "updated",
     "deleted",
     "lockout",
-    "unlocked",
     "acl_modified",
     "read",
     "stopped",

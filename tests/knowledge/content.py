@@ -41,6 +41,8 @@ ALLOWED_COMMANDS = {
     "eval",
     "where",
     "bin",
+    "addinfo",
+    "search",
 }
 _STATS_FUNC = re.compile(r"^(\w+)\((.*)\)$")
 _OPTION = re.compile(r"^\w+=\S*$")
@@ -282,6 +284,8 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
         elif command == "iplocation":
             referenced = {args.strip()}
             created = {"City", "Country", "Region", "lat", "lon"}
+        elif command == "addinfo":  # the job's dispatch facts (Search Reference, addinfo)
+            created = {"info_min_time", "info_max_time", "info_search_time", "info_sid"}
         elif command == "eval":
             for assignment in spl_search.split_outside_quotes(args, ","):
                 name = assignment.split("=", 1)[0].strip()

@@ -437,6 +437,7 @@ class Event:
     def search_fields(self) -> Fields:
         """Fields as a search sees them, with eventtype and tag."""
         out = dict(self.fields)
+        out["_raw"] = (self.raw,)  # what TERM() and free-text terms are matched against
         out["eventtype"] = tuple(self.eventtypes)
         out["tag"] = tuple(self.tags)
         return out

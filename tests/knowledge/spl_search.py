@@ -2,7 +2,8 @@
 and the base searches of dashboards and alerts, matched against events; pipeline splitting and
 macro expansion.
 
-Supported search expressions: `field=value`, `field!=value` (value quoted or bare, `*` wildcards,
+Supported search expressions: `TERM(token)` (a term the indexers match against the event's
+segments: see raw_terms), `field=value`, `field!=value` (value quoted or bare, `*` wildcards,
 values compared case-insensitively like Splunk does), `field IN (v1, v2)`, implicit or explicit
 AND, OR, NOT and parentheses, plus the time modifiers earliest=/latest= (ignored here). Anything
 else (free-text terms, `index` other than via a macro, subsearches) raises SearchError, so a test
@@ -12,6 +13,7 @@ fails instead of silently matching nothing.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 from typing import List, Mapping, Sequence, Tuple, Union
@@ -26,6 +28,7 @@ Fields = Mapping[str, Sequence[str]]
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
+  | (?P<termfn>TERM\(\s*(?P<termval>[^\s()"]+)\s*\))
   | (?P<lparen>\()
   | (?P<rparen>\))
   | (?P<comma>,)
@@ -61,7 +64,14 @@ class Always:
     pass
 
 
-Expr = Union[Compare, Bool, Not, Always]
+@dataclass(frozen=True)
+class Term:
+    """TERM(token): the token must be one of the event's major segments (raw_terms)."""
+
+    token: str
+
+
+Expr = Union[Compare, Bool, Not, Always, Term]
 
 TIME_MODIFIERS = {"earliest", "latest", "_index_earliest", "_index_latest"}
 
@@ -83,7 +93,9 @@ def _tokens(text: str) -> List[Tuple[str, object]]:
         kind = match.lastgroup
         if match.group("ws"):
             continue
-        if match.group("compare"):
+        if match.group("termfn"):
+            out.append(("term", match.group("termval")))
+        elif match.group("compare"):
             out.append(
                 (
                     "compare",
@@ -128,7 +140,7 @@ class _Parser:
             if (kind, value) == ("op", "AND"):
                 self.pos += 1
                 items.append(self.not_expr())
-            elif kind in ("compare", "in", "lparen") or (kind, value) == ("op", "NOT"):
+            elif kind in ("compare", "in", "lparen", "term") or (kind, value) == ("op", "NOT"):
                 items.append(self.not_expr())
             else:
                 break
@@ -150,6 +162,8 @@ class _Parser:
                 raise SearchError("missing )")
             self.pos += 1
             return expr
+        if kind == "term":
+            return Term(str(value).lower())
         if kind == "compare":
             field, op, text = value  # type: ignore[misc]
             if field in TIME_MODIFIERS:
@@ -187,9 +201,26 @@ def _glob_escape(pattern: str) -> str:
     return re.sub(r"([?\[])", r"[\1]", pattern)
 
 
+# Splunk's default major breakers (segmenters.conf, [indexing] MAJOR): TERM(x) finds x only where
+# it stands between two of them in the raw event, which JSON's quotes give a whole actionId
+# ("Use the TERM directive", Search Manual). Minor breakers (_ : = . - ...) do not split a term.
+_MAJOR_BREAKERS = re.compile(r"""[\s\[\]<>(){}|!;,'"*&?+]+""")
+
+
+@functools.lru_cache(maxsize=4096)
+def raw_terms(raw: str) -> frozenset:
+    """The major segments of a raw event, lower-cased: what TERM() can find in the index."""
+    return frozenset(t.lower() for t in _MAJOR_BREAKERS.split(raw) if t)
+
+
 def matches(expr: Expr, fields: Fields) -> bool:
     if isinstance(expr, Always):
         return True
+    if isinstance(expr, Term):
+        raws = fields.get("_raw")
+        if not raws:
+            raise SearchError("TERM() needs the event's _raw")
+        return expr.token in raw_terms(raws[0])
     if isinstance(expr, Not):
         return not matches(expr.item, fields)
     if isinstance(expr, Bool):

@@ -115,20 +115,20 @@ ALERT_MUTATIONS = {
     ),
     "role removals match": (
         "RingCentral Audit - Privileged role granted",
-        '((actionId="ASSIGN_USER_ROLE" `ringcentral_audit_privileged_role(param_roleName)`) OR',
-        "(`ringcentral_audit_privileged_role(param_roleName)` OR",
+        '`ringcentral_audit_role_grant_terms` ((actionId="ASSIGN_USER_ROLE" `ringcentral_audit_privileged_role(param_roleName)`) OR',
+        "((`ringcentral_audit_privileged_role(param_roleName)`) OR",
         "false",
     ),
     "burst counted only within one index-time slice": (
         "RingCentral Audit - Burst of failed logins",
-        '| where first_indexed < relative_time(now(), "-10m@m")',
-        '| where first_indexed < relative_time(now(), "-10m@m") AND first_indexed >= relative_time(now(), "-25m@m")',
+        "| where first_indexed < run_end",
+        "| where first_indexed < run_end AND first_indexed >= run_start",
         "missed",
     ),
     "backfilled history counted as new addresses": (
         "RingCentral Audit - Activity from a new client IP",
-        " AND first_indexed - _time <= 604800",
-        "",
+        "`ringcentral_audit_first_indexed_in_run(3600, 604800)`",
+        "`ringcentral_audit_first_indexed_in_run(3600, 999999999)`",
         "false",
     ),
 }
