@@ -4,11 +4,11 @@ error logged as a structured collection_error the Collection failing alert reads
 
 import json
 
-from .test_modular_input import (  # noqa: F401 - the fixtures
-    COLLECTION_SOURCETYPE,
-    built_app,
-    harness,
-)
+from . import test_modular_input as base
+
+COLLECTION_SOURCETYPE = base.COLLECTION_SOURCETYPE
+built_app = base.built_app  # the fixtures
+harness = base.harness
 
 
 def _inventory(run):
