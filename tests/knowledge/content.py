@@ -41,6 +41,9 @@ ALLOWED_COMMANDS = {
     "eval",
     "where",
     "bin",
+    "addinfo",
+    "mvexpand",
+    "appendpipe",
 }
 _STATS_FUNC = re.compile(r"^(\w+)\((.*)\)$")
 _OPTION = re.compile(r"^\w+=\S*$")
@@ -286,6 +289,16 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
             for assignment in spl_search.split_outside_quotes(args, ","):
                 name = assignment.split("=", 1)[0].strip()
                 created.add(name)
+        elif command == "addinfo":
+            created = {"info_min_time", "info_max_time", "info_search_time", "info_sid"}
+        elif command == "mvexpand":
+            referenced = {args.strip()}
+        elif command == "appendpipe":
+            inner = args.strip()
+            if not (inner.startswith("[") and inner.endswith("]")):
+                problems.append("appendpipe: expected [ subpipeline ]")
+            else:  # the subpipeline sees the current results; what it appends is a subset
+                problems += pipeline_problems("x | " + inner[1:-1], fields)
         elif command == "bin":
             words = _words(args)
             referenced = {w for w in words if "=" not in w and w.upper() != "AS"}

@@ -61,7 +61,13 @@ def test_stanza_breaks_and_extracts_like_the_records():
 
 def test_samples_cover_both_kinds_holes_and_every_data_loss_reason():
     docs = [json.loads(s.raw) for s in SAMPLES]
-    assert {d["kind"] for d in docs} == {"window", "data_loss"}
+    assert {d["kind"] for d in docs} == {"window", "data_loss", "inventory", "reconcile"}
+    # the engine's filters on every window and data-loss event (empty: no filter)
+    assert all(
+        d["action_ids"] == [] and d["exclude_action_ids"] == []
+        for d in docs
+        if d["kind"] in ("window", "data_loss")
+    )
     assert {d["reason"] for d in docs if d["kind"] == "data_loss"} == coverage.REASONS
     assert {d["outcome"] for d in docs if d["kind"] == "window"} == {"complete", "unreconciled"}
     assert any(d.get("loss_start") is None for d in docs if d["kind"] == "data_loss")

@@ -4,7 +4,8 @@ of now() and with indexing delays and late runs. Issue 16 items 3, 4, 5."""
 
 import pytest
 
-from . import checks, operational_simulation as sim
+from . import checks
+from . import operational_simulation as sim
 
 APP = checks.PACKAGE
 SEEDS = (3,)
