@@ -109,6 +109,7 @@ def run(
     now: str,
     tokens: Optional[Mapping[str, str]] = None,
 ) -> List[spl_run.Row]:
+    tokens = {"input_filter": "*", **(tokens or {})}  # the views' input filter at its default
     return spl_run.run(search, events, macros(app), epoch(now), tokens)
 
 
@@ -132,9 +133,16 @@ def _answer_key(row: spl_run.Row) -> str:
 
 
 def holes(app: Path, events: Sequence[Fields]) -> List[Tuple[str, str, str, float]]:
-    rows = run(app, view_query(app, "ds_holes"), events, "2026-06-01T10:20:00Z")
+    rows = run(
+        app, view_query(app, "ds_holes"), events, "2026-06-01T10:20:00Z", {"input_filter": "*"}
+    )
     return [
-        (str(r["input"]), str(r["hole_from"]), str(r["hole_to"]), float(r["hole_minutes"]))  # type: ignore[arg-type]
+        (
+            str(r["Input"]),
+            str(r["Not collected from"]),
+            str(r["Not collected to"]),
+            float(r["Minutes"]),
+        )  # type: ignore[arg-type]
         for r in rows
     ]
 

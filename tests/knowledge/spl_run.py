@@ -1073,6 +1073,23 @@ def _dedup(table: Table, args: str, ctx: Context) -> Table:
     return Table(table.columns, rows)
 
 
+_RENAME = re.compile(r'\s*([\w.{}]+)\s+AS\s+("[^"]+"|[\w.{}]+)\s*', re.IGNORECASE)
+
+
+def _rename(table: Table, args: str, ctx: Context) -> Table:
+    """`rename a AS b, c AS "Human name"` (no wildcards): the column takes the new name, in
+    place; a row without the field gets nothing."""
+    pairs = []
+    for part in spl_search.split_outside_quotes(args, ","):
+        match = _RENAME.fullmatch(part)
+        if not match:
+            raise RunError(f"rename: cannot read {part.strip()!r}")
+        pairs.append((match.group(1), match.group(2).strip('"')))
+    names = dict(pairs)
+    rows = [{names.get(k, k): v for k, v in row.items()} for row in table.rows]
+    return Table([names.get(c, c) for c in table.columns], rows)
+
+
 def _addinfo(table: Table, args: str, ctx: Context) -> Table:
     """`addinfo` (Search Reference, addinfo): info_min_time and info_max_time, the earliest and
     latest time of the search's time range (for a scheduled search, its dispatch time range,
@@ -1118,6 +1135,7 @@ def _appendpipe(table: Table, args: str, ctx: Context) -> Table:
 
 COMMANDS: Dict[str, Callable[[Table, str, Context], Table]] = {
     "addinfo": _addinfo,
+    "rename": _rename,
     "appendpipe": _appendpipe,
     "mvexpand": _mvexpand,
     "dedup": _dedup,

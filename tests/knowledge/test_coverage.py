@@ -192,7 +192,7 @@ def test_holes_are_exactly_the_gaps_between_windows():
 
 def test_covered_periods_merge_adjacent_and_repeated_windows():
     rows = [
-        (r["input"], r["covered_from"][11:16], r["covered_to"][11:16], r["windows"])
+        (r["Input"], r["Covered from"][11:16], r["Covered to"][11:16], r["Windows"])
         for r in _rows("ds_periods")
     ]
     assert rows == [
@@ -205,7 +205,7 @@ def test_covered_periods_merge_adjacent_and_repeated_windows():
 
 def test_data_loss_periods_are_listed_with_reason_and_period():
     rows = {
-        (r["input"], r["reason"]): (r["loss_from"], r["loss_to"]) for r in _rows("ds_data_loss")
+        (r["Input"], r["Reason"]): (r["Lost from"], r["Lost to"]) for r in _rows("ds_data_loss")
     }
     assert {reason for _, reason in rows} == coverage.REASONS
     assert rows[("contoso", "cursor_in_future")] == ("unknown", "2026-06-01 06:00:00.000 UTC")
@@ -216,16 +216,27 @@ def test_data_loss_periods_are_listed_with_reason_and_period():
 
 
 def test_single_values_and_input_summary():
-    assert _rows("ds_inputs_count") == [{"inputs": 2.0}]
     assert _rows("ds_holes_count") == [{"holes": 2.0}]
     assert _rows("ds_loss_count") == [{"data_loss_periods": 5.0}]
     assert _rows("ds_unreconciled_count") == [{"unreconciled_windows": 1.0}]
-    summary = {r["input"]: r for r in _rows("ds_inputs")}
-    assert summary["northwind"]["first_window_start"] == "2026-06-01 08:00:00.000 UTC"
-    assert summary["northwind"]["last_window_end"] == "2026-06-01 09:15:00.000 UTC"
-    assert summary["northwind"]["records"] == 12 + 3 + 48 + 7 + 9 + 1
-    assert summary["northwind"]["duplicates"] == 7
-    assert summary["contoso"]["unreconciled_windows"] == 0
+    summary = {r["Input"]: r for r in _rows("ds_inputs")}
+    assert summary["northwind"]["First window start"] == "2026-06-01 08:00:00.000 UTC"
+    assert summary["northwind"]["Last window end"] == "2026-06-01 09:15:00.000 UTC"
+    assert summary["northwind"]["Records"] == 12 + 3 + 48 + 7 + 9 + 1
+    assert summary["northwind"]["Duplicates"] == 7
+    assert summary["northwind"]["Windows"] == 8  # the window written twice counts twice
+    assert summary["contoso"]["Unreconciled windows"] == 0
+
+
+def test_no_collection_event_reads_unknown_never_zero():
+    for source, column in (
+        ("ds_holes_count", "holes"),
+        ("ds_loss_count", "data_loss_periods"),
+        ("ds_unreconciled_count", "unreconciled_windows"),
+    ):
+        query = coverage.view_query(APP, source)
+        rows = coverage.run(APP, query, [], "2026-06-01T10:20:00Z")
+        assert len(rows) == 1 and str(rows[0][column]).startswith("unknown: "), (source, rows)
 
 
 # --- the completeness report
