@@ -48,6 +48,8 @@ def test_each_run_lists_every_input_even_with_the_box_off(harness):
         json.loads(e.data)["kind"] for e in result.events if e.sourcetype == COLLECTION_SOURCETYPE
     }
     assert kinds == {"inventory"}, "the box off writes no window event, only the inventory"
+    # progress is logged whatever the box says: Collection stalled keys on it
+    assert 'action=window_finished input="prod" window_start=' in harness.log()
 
 
 def test_a_configuration_error_is_a_structured_collection_error_after_the_inventory(harness):
