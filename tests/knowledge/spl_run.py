@@ -468,7 +468,13 @@ def _operate(node: Op, row: Mapping[str, Value], ctx: Context) -> Value:
         return None
     if op in ("/", "%") and b == 0:
         return None
-    return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "%": math.fmod(a, b)}[op]
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a / b if op == "/" else math.fmod(a, b)
 
 
 # --- functions: name -> (min args, max args or None, implementation on unevaluated args)
