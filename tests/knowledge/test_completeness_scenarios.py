@@ -202,6 +202,7 @@ def test_records_emitted_but_absent_from_the_index_are_a_shortfall():
     events += [_record("alpha", "a4", t + 300)]  # one of the second window's two: one missing
     events += [_record("alpha", "a3", t + 299)]  # a copy: counted once
     events += [_record("alpha", "b1", t + 1000)]
+    events += [_record("alpha", "h1", t + 700)]  # in the hole: no window emitted it
     events += [_record("beta", "x1", t + 400)]  # another input's record does not count
     assert _reconciliation(events) == [("alpha", 5.0, 4.0, 1.0), ("alpha", 1.0, 1.0, 0.0)]
 
