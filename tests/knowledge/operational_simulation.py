@@ -4,9 +4,10 @@ run, are disabled, run long, run on cron, run with the Collection events box off
 
 What the simulation takes from Splunk's documentation, and where it leaves a choice open:
 - A scheduled search's dispatch time range (dispatch.earliest_time / latest_time, and
-  dispatch.index_earliest / index_latest) is relative to the scheduled time: savedsearches.conf.spec
-  ("dispatch.earliest_time: ... relative ... to the scheduled time" of a scheduled search), and
-  addinfo reports it as info_min_time / info_max_time (Search Reference, addinfo).
+  dispatch.index_earliest / index_latest) is relative to its scheduled time; addinfo reports it
+  as info_min_time / info_max_time (Search Reference, addinfo: "the earliest/latest time
+  boundaries for the search"). Not simulated: a dispatch range taken from the actual start of a
+  late run (no Splunk document says so; see the report of issue 16).
 - now() is "the time the search started" (Search Reference, now()): the scheduled time or the
   actual start of a delayed run. Every run is simulated under both readings (NOW_READINGS).
 - realtime_schedule = 0 (continuous scheduling, savedsearches.conf.spec): no scheduled time is
