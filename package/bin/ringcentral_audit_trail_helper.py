@@ -40,6 +40,7 @@ from ringcentral_audit.errors import (
     protect,
 )
 from ringcentral_audit.events import AuditEvent, xml_safe
+from ringcentral_audit.inventory import inventory_events
 from ringcentral_audit.settings import (
     parse_account,
     parse_collection_events,
@@ -181,6 +182,7 @@ class EventWriterSink:
     account: str = ""
     interval_s: Optional[int] = None
     collection_events: bool = True
+    progress_log: Optional[logging.Logger] = None  # window_finished lines, box on or off
 
     def write_collection(self, doc: Mapping[str, Any]) -> None:
         """One collection event: the collector's doc as JSON, plus the account and interval.
@@ -189,6 +191,16 @@ class EventWriterSink:
         coverage event is flushed only behind the records it counts. A no-op when the input's
         "Collection events" box is cleared.
         """
+        if self.progress_log is not None and doc.get("kind") == "window":
+            # Progress the Collection stalled alert and Collection health read whatever the
+            # "Collection events" box says: a long run finishing windows is not stalled.
+            self.progress_log.info(
+                "action=window_finished input=%s window_start=%s window_end=%s emitted=%s",
+                _quoted(str(doc.get("input") or "")),
+                doc.get("window_start"),
+                doc.get("window_end"),
+                doc.get("emitted"),
+            )
         if not self.collection_events:
             return
         body: Dict[str, Any] = {}
@@ -400,6 +412,49 @@ def stream_events(inputs: smi.InputDefinition, event_writer: smi.EventWriter) ->
         raise SystemExit(1)
 
 
+def _quoted(text: str) -> str:
+    """A value for a key=value log line, as the collector writes them."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def write_inventory(
+    session_key: str,
+    address: Mapping[str, Any],
+    name: str,
+    metadata: Mapping[str, Any],
+    event_writer: smi.EventWriter,
+    index: Optional[str],
+    logger: logging.Logger,
+) -> None:
+    """The inventory events (see inventory.py): every input stanza of this type on this host,
+    disabled ones included. Written whatever the input's "Collection events" box says: they
+    are what lets the views tell a disabled or never-run input from a missing one. Never fails
+    the run: a splunkd hiccup here is logged and collection goes on."""
+    try:
+        stanzas = conf_manager.ConfManager(session_key, APP_NAME, **address).get_conf("inputs")
+        docs = inventory_events(
+            stanzas.get_all(only_current_app=False),
+            reported_by=name,
+            host=str(metadata.get("server_host") or ""),
+            now=utc_now(),
+        )
+    except Exception as error:  # noqa: BLE001 - evidence is best effort, collection is not
+        logger.warning("action=inventory_error input=%s error=%s", name, type(error).__name__)
+        return
+    sink = EventWriterSink(event_writer, index=index, source=f"{INPUT_TYPE}://{name}")
+    for doc in docs:
+        sink.writer.write_event(
+            smi.Event(
+                data=json.dumps(SECRETS.redact_json(doc), separators=(",", ":")),
+                time=f"{utc_now():.3f}",
+                index=sink.index,
+                sourcetype=COLLECTION_SOURCETYPE,
+                source=sink.source,
+            )
+        )
+    logger.info("action=inventory input=%s inputs=%d", name, len(docs))
+
+
 def run_input(
     name: str,
     params: Dict[str, Any],
@@ -415,6 +470,7 @@ def run_input(
     sink = EventWriterSink(event_writer, index=index, source=full_name)
     sink.account = account_name
     sink.interval_s = interval_seconds(params)
+    sink.progress_log = logger
     log.modular_input_start(logger, name)
     error: Optional[str] = None
     try:
@@ -429,6 +485,7 @@ def run_input(
                 name,
             )
             return None
+        write_inventory(session_key, address, name, metadata, event_writer, index, logger)
         now = utc_now()
         input_settings = parse_input_settings(name, params, now)
         sink.collection_events = collection_events_enabled(params)
@@ -459,6 +516,12 @@ def run_input(
         error = f"{full_name}: {failure.message}"
         label = "Configuration Error" if isinstance(failure, ConfigError) else "Collection Error"
         log.log_exception(logger, failure, label, full_msg=False)
+        if isinstance(failure, ConfigError):  # the collector logs its own errors structured
+            logger.error(
+                "action=collection_error input=%s error_kind=configuration message=%s",
+                _quoted(name),
+                _quoted(failure.message),
+            )
     except Exception as failure:  # noqa: BLE001 - anything else is logged (redacted) and reported
         error = f"{full_name}: unexpected {type(failure).__name__}: {SECRETS.redact(str(failure))}"
         log.log_exception(logger, failure, "Unexpected Error")

@@ -25,6 +25,8 @@ LOGS_MACRO = "`ringcentral_audit_addon_logs`"
 AUDIT_SOURCETYPE = 'sourcetype="ringcentral:audit"'
 COLLECTION_SOURCETYPE = 'sourcetype="ringcentral:audit:collection"'
 ADDON_LOG = "ta_ringcentral_audit_ringcentral_audit_trail.log"
+# a whole search (both macros above inside): every input and its state
+STATES_MACRO = "`ringcentral_audit_input_states("
 INTERNAL_FIELDS = {"_time", "_indextime", "_raw", "index", "sourcetype", "source", "host"}
 ALLOWED_COMMANDS = {
     "iplocation",
@@ -43,6 +45,9 @@ ALLOWED_COMMANDS = {
     "bin",
     "addinfo",
     "search",
+    "mvexpand",
+    "appendpipe",
+    "rename",
 }
 _STATS_FUNC = re.compile(r"^(\w+)\((.*)\)$")
 _OPTION = re.compile(r"^\w+=\S*$")
@@ -75,8 +80,20 @@ class Dashboard:
                 return f"{full(options.get('extend', ''), depth + 1)} {query}".strip()
             return query
 
+        # a text input's token stands for its default (the views' input filter: "*")
+        defaults = {
+            i.get("options", {}).get("token"): str(i.get("options", {}).get("defaultValue"))
+            for i in self.definition.get("inputs", {}).values()
+            if i.get("type") == "input.text" and "input_filter" == i.get("options", {}).get("token")
+        }
+
+        def resolved(text: str) -> str:
+            for token, value in defaults.items():
+                text = text.replace(f"${token}$", value)
+            return text
+
         return [
-            Query(f"view {self.name}, {key}", full(key))
+            Query(f"view {self.name}, {key}", resolved(full(key)))
             for key, source in sources.items()
             if source.get("type") != "ds.search"
             or not any(s.get("options", {}).get("extend") == key for s in sources.values())
@@ -144,7 +161,7 @@ def dashboard_structure_problems(board: Dashboard) -> List[str]:
     problems.extend(_overlaps(structure))
     tokens = {i.get("options", {}).get("token") for i in inputs.values()}
     for token in sorted(set(re.findall(r"\$([\w.]+?)(?:\.earliest|\.latest)?\$", json.dumps(d)))):
-        if token not in tokens:
+        if token not in tokens and not token.startswith("row."):  # row.*: a drilldown's row
             problems.append(f"token ${token}$ is set by no input")
     return problems
 
@@ -210,7 +227,7 @@ def hygiene_problems(text: str, macros: Mapping[str, str]) -> List[str]:
             problems.append(f"macro `{_macro_key(match)}` is not defined in macros.conf")
     if AUDIT_MACRO in text and AUDIT_SOURCETYPE not in text and COLLECTION_SOURCETYPE not in text:
         problems.append(f"uses {AUDIT_MACRO} without {AUDIT_SOURCETYPE}")
-    if AUDIT_MACRO not in text and LOGS_MACRO not in text:
+    if AUDIT_MACRO not in text and LOGS_MACRO not in text and STATES_MACRO not in text:
         problems.append(f"uses neither {AUDIT_MACRO} nor {LOGS_MACRO}")
     return problems
 
@@ -290,6 +307,20 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
             for assignment in spl_search.split_outside_quotes(args, ","):
                 name = assignment.split("=", 1)[0].strip()
                 created.add(name)
+        elif command == "rename":
+            pairs = re.findall(r'([\w.{}]+)\s+AS\s+("[^"]+"|[\w.{}]+)', args, re.IGNORECASE)
+            referenced = {src for src, _ in pairs}
+            created = {dst.strip('"') for _, dst in pairs}
+        elif command == "addinfo":
+            created = {"info_min_time", "info_max_time", "info_search_time", "info_sid"}
+        elif command == "mvexpand":
+            referenced = {args.strip()}
+        elif command == "appendpipe":
+            inner = args.strip()
+            if not (inner.startswith("[") and inner.endswith("]")):
+                problems.append("appendpipe: expected [ subpipeline ]")
+            else:  # the subpipeline sees the current results; what it appends is a subset
+                problems += pipeline_problems("x | " + inner[1:-1], fields)
         elif command == "bin":
             words = _words(args)
             referenced = {w for w in words if "=" not in w and w.upper() != "AS"}
@@ -304,13 +335,16 @@ def pipeline_problems(text: str, known: Set[str]) -> List[str]:
             fields = created | {w for w in referenced if not w.startswith("<")} | {"_time"}
             if command in ("timechart", "geostats"):
                 break
+        elif command == "rename":
+            fields = (fields - referenced) | created
         else:
             fields |= created
     return problems
 
 
 def base_search(text: str, macros: Mapping[str, str]) -> str:
-    return expand(spl_search.split_outside_quotes(text, "|")[0], macros)
+    """The search-command part, after macro expansion (a macro may hold a whole search)."""
+    return spl_search.split_outside_quotes(expand(text, macros), "|")[0]
 
 
 def data_problems(text: str, macros: Mapping[str, str], events: Iterable[Mapping]) -> List[str]:

@@ -109,6 +109,7 @@ def run(
     now: str,
     tokens: Optional[Mapping[str, str]] = None,
 ) -> List[spl_run.Row]:
+    tokens = {"input_filter": "*", **(tokens or {})}  # the views' input filter at its default
     return spl_run.run(search, events, macros(app), epoch(now), tokens)
 
 
@@ -120,15 +121,28 @@ def completeness(
         app, view_query(app, "ds_completeness"), events, now, {"cov_from": start, "cov_to": end}
     )
     return {
-        str(row["input"]): (str(row["complete"]), tuple(spl_run.values_of(row.get("gaps"))))  # type: ignore[misc]
+        _answer_key(row): (str(row["complete"]), tuple(spl_run.values_of(row.get("gaps"))))  # type: ignore[misc]
         for row in rows
     }
 
 
+def _answer_key(row: spl_run.Row) -> str:
+    """An input's row by its name, an account's as "account:<name>", the no-evidence row "none"."""
+    level, name = str(row["level"]), str(row.get("name"))
+    return {"input": name, "account": f"account:{name}"}.get(level, level)
+
+
 def holes(app: Path, events: Sequence[Fields]) -> List[Tuple[str, str, str, float]]:
-    rows = run(app, view_query(app, "ds_holes"), events, "2026-06-01T10:20:00Z")
+    rows = run(
+        app, view_query(app, "ds_holes"), events, "2026-06-01T10:20:00Z", {"input_filter": "*"}
+    )
     return [
-        (str(r["input"]), str(r["hole_from"]), str(r["hole_to"]), float(r["hole_minutes"]))  # type: ignore[arg-type]
+        (
+            str(r["Input"]),
+            str(r["Not collected from"]),
+            str(r["Not collected to"]),
+            float(r["Minutes"]),
+        )  # type: ignore[arg-type]
         for r in rows
     ]
 
@@ -213,6 +227,8 @@ def _duration(text: str) -> float:
 def relative(now: float, spec: str) -> float:
     if spec == "0":
         return 0.0
+    if spec == "now":
+        return now
     return spl_run.relative_time(now, spec)
 
 
@@ -250,10 +266,11 @@ def simulate(
     results = []
     for now in schedule(start, end, _minutes(stanza["cron_schedule"])):
         earliest = relative(now, stanza["dispatch.earliest_time"])
+        latest = relative(now, stanza.get("dispatch.latest_time", "now"))
         window = []
         for position, fields in enumerate(events):
             time = float(fields["_time"][0])
-            if visible_from[position] > now or not earliest <= time <= now:
+            if visible_from[position] > now or not earliest <= time < latest:
                 continue
             if "dispatch.index_earliest" in stanza:
                 assert indexed_at is not None, "index-time slices need index times"
@@ -262,7 +279,7 @@ def simulate(
                 if not low <= indexed_at[position] < high:
                     continue
             window.append(fields)
-        rows = spl_run.run(stanza["search"], window, macros(app), now)
+        rows = spl_run.run(stanza["search"], window, macros(app), now, None, (earliest, latest))
         results.append((now, rows))
     return suppressed_firings(stanza, results)
 

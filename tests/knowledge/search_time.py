@@ -524,9 +524,16 @@ class SearchTime:
         before = dict(state)
         for _, pairs in self.aliases:
             for src, dst in pairs:
+                # `src AS dst` (the overwriting form): since Splunk 7.2.4 the destination takes
+                # the source's value, and is REMOVED when the source is absent or empty, even if
+                # the event had it ("Field alias behavior change", Splunk Enterprise release
+                # notes; "Overwrite field values" in "Create field aliases in Splunk Web").
                 if before.get(src):
                     state[dst] = before[src]
+                else:
+                    state.pop(dst, None)
         before = dict(state)
+        before["_raw"] = (raw,)  # calculated fields may read _raw (not a field of the result)
         for name, node in self.evals.items():
             try:
                 values = spl_eval.as_field_values(spl_eval.evaluate(node, before))

@@ -10,6 +10,7 @@ Values: None (null), str (one value) or tuple of str (a multivalue field); bool 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -287,11 +288,18 @@ def _like(args: Sequence[Value]) -> Value:
     return re.fullmatch(regex, value, re.DOTALL) is not None
 
 
+def _sha256(args: Sequence[Value]) -> Value:
+    """sha256(X): the hex SHA-256 of X's UTF-8 text (eval functions, "Cryptographic functions")."""
+    value = _single(args[0], "sha256()")
+    return None if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 # name -> ((min args, max args or None), implementation of already-evaluated args or None if lazy)
 FUNCTIONS: Dict[
     str, Tuple[Tuple[int, Optional[int]], Optional[Callable[[Sequence[Value]], Value]]]
 ] = {
     "coalesce": ((1, None), _coalesce),
+    "sha256": ((1, 1), _sha256),
     "lower": ((1, 1), _lower),
     "upper": ((1, 1), _upper),
     "mvappend": ((1, None), _mvappend),

@@ -468,7 +468,13 @@ def _operate(node: Op, row: Mapping[str, Value], ctx: Context) -> Value:
         return None
     if op in ("/", "%") and b == 0:
         return None
-    return {"+": a + b, "-": a - b, "*": a * b, "/": a / b, "%": math.fmod(a, b)}[op]
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return a / b if op == "/" else math.fmod(a, b)
 
 
 # --- functions: name -> (min args, max args or None, implementation on unevaluated args)
@@ -610,6 +616,13 @@ def _case_of(convert: Callable[[str], str]) -> Callable[[Value], Value]:
     return apply
 
 
+def _in(value: Value, *candidates: Value) -> Value:
+    """in(field, v1, ...): whether a value of the field equals one of the values (a null field
+    is in nothing)."""
+    wanted = {text(c) for c in candidates if isinstance(c, (str, float))}
+    return any(text(v) in wanted for v in values_of(value))
+
+
 def _len(value: Value) -> Value:
     v = single(value, "len()")
     return None if v is None else float(len(text(v)))
@@ -623,6 +636,7 @@ FUNCTIONS: Dict[str, Tuple[int, Optional[int], Impl]] = {
     "true": (0, 0, _eager(lambda: True)),
     "isnull": (1, 1, _eager(lambda v: v is None)),
     "isnotnull": (1, 1, _eager(lambda v: v is not None)),
+    "in": (2, None, _eager(_in)),
     "now": (0, 0, lambda args, row, ctx: ctx.now),
     "strptime": (2, 2, _eager(_strptime)),
     "strftime": (2, 2, _eager(_strftime)),
@@ -1065,7 +1079,71 @@ def _dedup(table: Table, args: str, ctx: Context) -> Table:
     return Table(table.columns, rows)
 
 
+_RENAME = re.compile(r'\s*([\w.{}]+)\s+AS\s+("[^"]+"|[\w.{}]+)\s*', re.IGNORECASE)
+
+
+def _rename(table: Table, args: str, ctx: Context) -> Table:
+    """`rename a AS b, c AS "Human name"` (no wildcards): the column takes the new name, in
+    place; a row without the field gets nothing."""
+    pairs = []
+    for part in spl_search.split_outside_quotes(args, ","):
+        match = _RENAME.fullmatch(part)
+        if not match:
+            raise RunError(f"rename: cannot read {part.strip()!r}")
+        pairs.append((match.group(1), match.group(2).strip('"')))
+    names = dict(pairs)
+    rows = [{names.get(k, k): v for k, v in row.items()} for row in table.rows]
+    return Table([names.get(c, c) for c in table.columns], rows)
+
+
+def _addinfo(table: Table, args: str, ctx: Context) -> Table:
+    """`addinfo` (Search Reference, addinfo): info_min_time and info_max_time, the earliest and
+    latest time of the search's time range (for a scheduled search, its dispatch time range,
+    anchored to the scheduled time); info_search_time, when the search ran (ctx.now). A search
+    without a range gets 0 and +Infinity, as Splunk gives All time."""
+    if args.strip():
+        raise RunError("addinfo: options are not supported here")
+    low, high = ctx.range
+    info = {
+        "info_min_time": float(low) if low is not None else 0.0,
+        "info_max_time": float(high) if high is not None else math.inf,
+        "info_search_time": float(ctx.now),
+    }
+    rows = [{**row, **info} for row in table.rows]
+    return _with(table, rows, list(info))  # type: ignore[arg-type]
+
+
+def _mvexpand(table: Table, args: str, ctx: Context) -> Table:
+    """`mvexpand <field>`: one row per value of the field; a row without it is kept as is."""
+    field = args.strip()
+    if not re.fullmatch(r"[\w.{}]+", field):
+        raise RunError(f"mvexpand {args!r}: only `mvexpand <field>` is supported here")
+    rows: List[Row] = []
+    for row in table.rows:
+        values = values_of(row.get(field))
+        if not values:
+            rows.append(row)
+        rows.extend({**row, field: value} for value in values)
+    return _with(table, rows)
+
+
+def _appendpipe(table: Table, args: str, ctx: Context) -> Table:
+    """`appendpipe [ subpipeline ]`: the subpipeline run on the current results, its results
+    appended (Search Reference, appendpipe)."""
+    body = args.strip()
+    if not (body.startswith("[") and body.endswith("]")):
+        raise RunError("appendpipe: expected [ subpipeline ]")
+    segments = [s for s in spl_search.split_outside_quotes(body[1:-1], "|") if s.strip()]
+    extra = run_pipeline(segments, table.rows, ctx)
+    columns = list(table.columns) + [c for c in extra.columns if c not in table.columns]
+    return Table(columns, [*table.rows, *extra.rows])
+
+
 COMMANDS: Dict[str, Callable[[Table, str, Context], Table]] = {
+    "addinfo": _addinfo,
+    "rename": _rename,
+    "appendpipe": _appendpipe,
+    "mvexpand": _mvexpand,
     "dedup": _dedup,
     "eval": _eval,
     "where": _where,
@@ -1152,6 +1230,7 @@ def run(
     macros: Mapping[str, Macro],
     now: float,
     tokens: Optional[Mapping[str, str]] = None,
+    time_range: Tuple[Optional[float], Optional[float]] = (None, None),
 ) -> List[Row]:
     """The results of a search (macros expanded, $token$ substituted) over the events."""
     for name, value in (tokens or {}).items():
@@ -1169,7 +1248,7 @@ def run(
         for row, fields in zip(rows_of(events), _sorted_events(events))
         if spl_search.matches(base, fields)
     ]
-    return run_pipeline(segments[1:], rows, Context(now)).rows
+    return run_pipeline(segments[1:], rows, Context(now, time_range)).rows
 
 
 def as_row(fields: Mapping[str, object]) -> Row:

@@ -61,7 +61,13 @@ def test_stanza_breaks_and_extracts_like_the_records():
 
 def test_samples_cover_both_kinds_holes_and_every_data_loss_reason():
     docs = [json.loads(s.raw) for s in SAMPLES]
-    assert {d["kind"] for d in docs} == {"window", "data_loss"}
+    assert {d["kind"] for d in docs} == {"window", "data_loss", "inventory", "reconcile"}
+    # the engine's filters on every window and data-loss event (empty: no filter)
+    assert all(
+        d["action_ids"] == [] and d["exclude_action_ids"] == []
+        for d in docs
+        if d["kind"] in ("window", "data_loss")
+    )
     assert {d["reason"] for d in docs if d["kind"] == "data_loss"} == coverage.REASONS
     assert {d["outcome"] for d in docs if d["kind"] == "window"} == {"complete", "unreconciled"}
     assert any(d.get("loss_start") is None for d in docs if d["kind"] == "data_loss")
@@ -186,7 +192,7 @@ def test_holes_are_exactly_the_gaps_between_windows():
 
 def test_covered_periods_merge_adjacent_and_repeated_windows():
     rows = [
-        (r["input"], r["covered_from"][11:16], r["covered_to"][11:16], r["windows"])
+        (r["Input"], r["Covered from"][11:16], r["Covered to"][11:16], r["Windows"])
         for r in _rows("ds_periods")
     ]
     assert rows == [
@@ -199,7 +205,7 @@ def test_covered_periods_merge_adjacent_and_repeated_windows():
 
 def test_data_loss_periods_are_listed_with_reason_and_period():
     rows = {
-        (r["input"], r["reason"]): (r["loss_from"], r["loss_to"]) for r in _rows("ds_data_loss")
+        (r["Input"], r["Reason"]): (r["Lost from"], r["Lost to"]) for r in _rows("ds_data_loss")
     }
     assert {reason for _, reason in rows} == coverage.REASONS
     assert rows[("contoso", "cursor_in_future")] == ("unknown", "2026-06-01 06:00:00.000 UTC")
@@ -210,16 +216,27 @@ def test_data_loss_periods_are_listed_with_reason_and_period():
 
 
 def test_single_values_and_input_summary():
-    assert _rows("ds_inputs_count") == [{"inputs": 2.0}]
     assert _rows("ds_holes_count") == [{"holes": 2.0}]
     assert _rows("ds_loss_count") == [{"data_loss_periods": 5.0}]
     assert _rows("ds_unreconciled_count") == [{"unreconciled_windows": 1.0}]
-    summary = {r["input"]: r for r in _rows("ds_inputs")}
-    assert summary["northwind"]["first_window_start"] == "2026-06-01 08:00:00.000 UTC"
-    assert summary["northwind"]["last_window_end"] == "2026-06-01 09:15:00.000 UTC"
-    assert summary["northwind"]["records"] == 12 + 3 + 48 + 7 + 9 + 1
-    assert summary["northwind"]["duplicates"] == 7
-    assert summary["contoso"]["unreconciled_windows"] == 0
+    summary = {r["Input"]: r for r in _rows("ds_inputs")}
+    assert summary["northwind"]["First window start"] == "2026-06-01 08:00:00.000 UTC"
+    assert summary["northwind"]["Last window end"] == "2026-06-01 09:15:00.000 UTC"
+    assert summary["northwind"]["Records"] == 12 + 3 + 48 + 7 + 9 + 1
+    assert summary["northwind"]["Duplicates"] == 7
+    assert summary["northwind"]["Windows"] == 8  # the window written twice counts twice
+    assert summary["contoso"]["Unreconciled windows"] == 0
+
+
+def test_no_collection_event_reads_unknown_never_zero():
+    for source, column in (
+        ("ds_holes_count", "holes"),
+        ("ds_loss_count", "data_loss_periods"),
+        ("ds_unreconciled_count", "unreconciled_windows"),
+    ):
+        query = coverage.view_query(APP, source)
+        rows = coverage.run(APP, query, [], "2026-06-01T10:20:00Z")
+        assert rows == [{column: "unknown"}], (source, rows)
 
 
 # --- the completeness report
@@ -266,7 +283,12 @@ def test_completeness_accepts_relative_times():
 )
 def test_completeness_refuses_unreadable_or_reversed_periods(start, end):
     answer = coverage.completeness(APP, EVENTS, start, end)
-    assert set(answer) == {"northwind", "contoso"}
+    assert set(answer) == {
+        "northwind",
+        "contoso",
+        "account:northwind_prod",
+        "account:contoso_prod",
+    }
     assert all(complete.startswith("unknown: give A before B") for complete, _ in answer.values())
 
 
@@ -277,7 +299,7 @@ def test_completeness_report_is_a_report_over_all_time_using_the_macro():
     assert stanza["dispatch.earliest_time"] == "0"
     assert "`ringcentral_audit_completeness(" in stanza["search"]
     rows = coverage.run(APP, stanza["search"], EVENTS, "2026-06-02T12:00:00Z")
-    answer = {r["input"]: r for r in rows}
+    answer = {r["name"]: r for r in rows if r["level"] == "input"}
     assert answer["contoso"]["complete"] == "no"
     assert (
         "2026-05-20 00:00:00.000 UTC to 2026-05-31 00:00:00.000 UTC data loss: checkpoint_expired"
@@ -378,22 +400,7 @@ def test_holes_and_gaps_match_interval_arithmetic(windows, other, bounds):
 # --- alerts
 
 
-def test_collection_stalled_fires_once_per_stall():
-    assert coverage.stalled_firings(APP) == [
-        ("northwind", "2026-06-01 08:25:00 UTC"),  # the hole: no run from 08:25 to 08:45
-        ("contoso", "2026-06-01 08:15:00 UTC"),  # last window; its 10:05 run failed
-        ("northwind", "2026-06-01 09:15:00 UTC"),
-        ("northwind", "2026-06-01 10:10:01 UTC"),  # last success in the run log
-    ]
-
-
-def test_collection_stalled_ignores_inputs_that_ran_within_three_intervals():
-    stanza = coverage.saved(APP, coverage.STALLED)
-    events = EVENTS + coverage.log_events(checks.LOG_SAMPLE)
-    early = coverage.run(APP, stanza["search"], events, "2026-06-01T10:20:00Z")
-    assert [r["input"] for r in early] == ["contoso"]
-    late = coverage.run(APP, stanza["search"], events, "2026-06-01T10:30:00Z")
-    assert [r["input"] for r in late] == ["contoso", "northwind"]
+# Collection stalled: tests/knowledge/test_operational_alerts.py
 
 
 def test_data_loss_detected_fires_once_per_data_loss_event():
@@ -402,7 +409,11 @@ def test_data_loss_detected_fires_once_per_data_loss_event():
     assert len(firings) == len(set(firings)) == 5
     stanza = coverage.saved(APP, coverage.DATA_LOSS)
     assert stanza["realtime_schedule"] == "0", "a skipped run must catch up, or its slice is lost"
-    assert stanza["dispatch.earliest_time"] == "0", "loss periods end months back"
+    # loss periods end up to the API's 180 days back: the event-time range reaches past that
+    back = coverage.epoch("2026-06-01T00:00:00Z") - coverage.relative(
+        coverage.epoch("2026-06-01T00:00:00Z"), stanza["dispatch.earliest_time"]
+    )
+    assert 181 * 86400 <= back <= 400 * 86400
 
 
 def test_data_loss_slices_tile_the_time_line():

@@ -158,7 +158,7 @@ def test_fields_and_table():
 @pytest.mark.parametrize(
     "search",
     [
-        "host=a | rename n AS m",
+        "host=a | rename n* AS m*",
         "host=a | eval v=spath(_raw, 'x')",
         "host=a | eval v=",
         "host=a | stats perc95(n)",
@@ -173,6 +173,22 @@ def test_fields_and_table():
 def test_what_it_cannot_run_is_refused(search):
     with pytest.raises(RunError):
         rows(search)
+
+
+def test_rename_addinfo_mvexpand_appendpipe():
+    assert rows('host=a | table s | head 1 | rename s AS "Source name"') == [{"Source name": "b"}]
+    info = run("host=a | head 1 | addinfo", EVENTS, {}, 100.0, None, (10.0, 90.0))
+    assert (info[0]["info_min_time"], info[0]["info_max_time"], info[0]["info_search_time"]) == (
+        10.0,
+        90.0,
+        100.0,
+    )
+    expanded = rows('host=a | head 1 | eval v=mvappend("x", "y") | mvexpand v | table v')
+    assert expanded == [{"v": "x"}, {"v": "y"}]
+    empty = rows(
+        'host=none | stats count AS n | appendpipe [ stats count AS m | where m == 1 | eval note="none" ]'
+    )
+    assert empty == [{"n": 0.0}, {"m": 1.0, "note": "none"}]
 
 
 def test_macros_with_arguments_nest_and_substitute():
