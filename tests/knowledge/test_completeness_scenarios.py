@@ -230,6 +230,6 @@ def test_the_missing_records_alert_names_the_shortfall():
     assert [(r["input"], r["emitted"], r["found_in_index"], r["missing"]) for r in rows] == [
         ("alpha", 3.0, 2.0, 1.0)
     ]
-    complete = events[:1] + [_record("alpha", "a1", t + 10), _record("alpha", 42, t + 20)]
+    complete = [*events[:1], _record("alpha", "a1", t + 10), _record("alpha", 42, t + 20)]
     complete.append(_record("alpha", "a3", t + 30))
     assert coverage.run(APP, stanza["search"], complete, "2026-01-02T00:00:00Z") == []
