@@ -49,6 +49,13 @@ from ringcentral_audit.settings import (
 )
 from ringcentral_audit.state import RESET
 from ringcentral_audit.timeutil import parse_time
+from ringcentral_audit_trail_stream import (
+    OutputClosed,
+    PageWriter,
+    PipeDrain,
+    event_head,
+    event_xml,
+)
 from solnlib import conf_manager, log, server_info, utils
 from solnlib.credentials import CredentialManager, CredentialNotExistException
 from solnlib.modular_input.checkpointer import KVStoreCheckpointer
@@ -138,34 +145,53 @@ class SecureTokenStore:
 
 
 class EventWriterSink:
-    """EventSink: each AuditEvent becomes one XML event on stdout, flushed with its page; the
-    stream is always well-formed XML (see events.xml_safe)."""
+    """EventSink: each page of AuditEvents goes to splunkd as the XML splunklib's EventWriter
+    would write for one ``Event`` per record (byte for byte), in one flush per page, and is
+    handed on only once splunkd has read it (see ringcentral_audit_trail_stream); the stream is
+    always well-formed XML (see events.xml_safe)."""
 
-    def __init__(self, writer: smi.EventWriter, *, index: Optional[str], source: str) -> None:
+    def __init__(
+        self,
+        writer: smi.EventWriter,
+        *,
+        index: Optional[str],
+        source: str,
+        drain: Optional[PipeDrain] = None,
+    ) -> None:
         self.writer = writer
+        # splunklib 2.1.1's EventWriter has no public way to write prepared event XML or to
+        # flush: the stream it writes to (the one its write_event and close use, sys.stdout
+        # under splunkd) is its ``_out``. Writing there keeps our pages in order with the
+        # <stream> and </stream> it writes itself (splunk-sdk is pinned; tests cover it).
+        stream = writer._out
+        self.pages = PageWriter(stream, drain)
         # "default" (inputs.conf's own default) is not an index name: let splunkd route the
         # events as configured for the input instead of naming an index.
         self.index = index if index and index != "default" else None
         self.source = source
         self.count = 0
+        self._records = event_head(source=source, sourcetype=SOURCETYPE, index=self.index)
+        self._collection = event_head(
+            source=source, sourcetype=COLLECTION_SOURCETYPE, index=self.index
+        )
+
+    def _header(self) -> str:
+        """splunklib's ``<stream>``, written before the first event (its close() ends it)."""
+        if self.writer.header_written:
+            return ""
+        self.writer.header_written = True
+        return "<stream>"
 
     def write(self, events: Sequence[AuditEvent]) -> None:
-        for event in events:
-            self.writer.write_event(
-                smi.Event(
-                    # events.to_event already wrote XML-unsafe code points as JSON escapes;
-                    # again here, so nothing can make splunkd's stream ill-formed.
-                    data=xml_safe(event.data),
-                    time=f"{event.time:.3f}",
-                    index=self.index,
-                    sourcetype=SOURCETYPE,
-                    source=self.source,
-                )
-            )
-            self.count += 1
-        output = getattr(self.writer, "_out", None)
-        if output is not None:
-            output.flush()
+        if not events:
+            return
+        head = self._records
+        # events.to_event already wrote XML-unsafe code points as JSON escapes; again here, so
+        # nothing can make splunkd's stream ill-formed.
+        self.pages.write(
+            (event_xml(xml_safe(e.data), f"{e.time:.3f}", head) for e in events), self._header()
+        )
+        self.count += len(events)
 
     # Collection (coverage) events, see COLLECTION_EVENTS.md: set by run_input from the stanza.
     account: str = ""
@@ -190,18 +216,9 @@ class EventWriterSink:
         body["account"] = self.account
         body["interval_s"] = self.interval_s
         when = parse_time(doc.get("time"))
-        self.writer.write_event(
-            smi.Event(
-                data=json.dumps(SECRETS.redact_json(body), separators=(",", ":"), default=str),
-                time=None if when is None else f"{when:.3f}",
-                index=self.index,
-                sourcetype=COLLECTION_SOURCETYPE,
-                source=self.source,
-            )
-        )
-        output = getattr(self.writer, "_out", None)
-        if output is not None:
-            output.flush()
+        data = json.dumps(SECRETS.redact_json(body), separators=(",", ":"), default=str)
+        time_text = None if when is None else f"{when:.3f}"
+        self.pages.write([event_xml(data, time_text, self._collection)], self._header())
 
 
 def collection_events_enabled(params: Mapping[str, Any]) -> bool:
@@ -446,6 +463,9 @@ def run_input(
             ).run()
         finally:
             client.close()
+    except OutputClosed as failure:  # splunkd went away: nothing it did not read is lost
+        error = f"{full_name}: {failure}"
+        logger.error("action=output_closed input=%s message=%r", name, str(failure))
     except AuditTrailError as failure:  # the message says what to fix and holds no secret
         error = f"{full_name}: {failure.message}"
         label = "Configuration Error" if isinstance(failure, ConfigError) else "Collection Error"
@@ -460,5 +480,8 @@ def run_input(
             )
         log.modular_input_end(logger, name)
     if error:
-        event_writer.log(smi.EventWriter.ERROR, SECRETS.redact(error))
+        try:
+            event_writer.log(smi.EventWriter.ERROR, SECRETS.redact(error))
+        except OSError:  # splunkd closed stderr too (it is restarting): the log file has it
+            pass
     return error
