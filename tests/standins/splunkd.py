@@ -1399,7 +1399,10 @@ class ModularInputProcess:
         python: str = sys.executable,
         python_args: Sequence[str] = ("-S",),
         env: Optional[Mapping[str, str]] = None,
+        stdout_cut: Optional[Tuple[int, float]] = None,
     ) -> None:
+        """``stdout_cut=(n, pause)``: read the first ``n`` bytes of the event stream, then
+        read no more and close it ``pause`` seconds later, as splunkd restarting mid-run."""
         self.script = script
         self.args = list(args)
         self.started = time.monotonic()
@@ -1413,8 +1416,13 @@ class ModularInputProcess:
         )
         self._out: List[bytes] = []
         self._err: List[bytes] = []
+        out_args: Tuple[Any, ...] = (self.proc.stdout, self._out)
         self._readers = [
-            threading.Thread(target=self._pump, args=(self.proc.stdout, self._out), daemon=True),
+            threading.Thread(
+                target=self._pump if stdout_cut is None else self._pump_cut,
+                args=out_args if stdout_cut is None else (*out_args, *stdout_cut),
+                daemon=True,
+            ),
             threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True),
         ]
         for reader in self._readers:
@@ -1430,6 +1438,18 @@ class ModularInputProcess:
     def _pump(stream: Any, sink: List[bytes]) -> None:
         for chunk in iter(lambda: stream.read1(65536), b""):
             sink.append(chunk)
+
+    @staticmethod
+    def _pump_cut(stream: Any, sink: List[bytes], limit: int, pause: float) -> None:
+        got = 0
+        while got < limit:
+            chunk = stream.read1(min(65536, limit - got))
+            if not chunk:
+                return
+            sink.append(chunk)
+            got += len(chunk)
+        time.sleep(pause)
+        stream.close()
 
     @property
     def pid(self) -> int:
