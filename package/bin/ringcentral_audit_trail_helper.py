@@ -83,6 +83,38 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # ----- Splunk-backed ports ---------------------------------------------------------------------
 
 
+def share_splunkd_connection() -> None:
+    """Every solnlib client of this process talks to splunkd over one HTTP session.
+
+    solnlib 8.2.0 gives each client it creates (ConfManager, CredentialManager, ServerInfo,
+    KVStoreCheckpointer: one per read) a requests session of its own, so a run opened six TLS
+    connections to splunkd for its dozen REST calls, each loading the system's CA store
+    (urllib3 1.26 loads it for every new connection, even with verification off, as solnlib's
+    is). Its one seam is ``splunk_rest_client._request_handler(context)``, called once per
+    client: wrapped here so that the same context gets the same handler (its session, its
+    keep-alive connection). A run is one process and one splunkd, and the handler holds no
+    per-client state (solnlib and splunk-sdk are pinned; the built input's tests count the
+    connections).
+    """
+    from solnlib import splunk_rest_client
+
+    make = splunk_rest_client._request_handler
+    if getattr(make, "shared", False):
+        return
+    handlers: Dict[str, Any] = {}
+
+    def shared(context: Dict[str, Any]) -> Any:
+        # Pool sizes (KVStoreCheckpointer asks for 5) do not matter to one request at a time.
+        same = {k: v for k, v in context.items() if k not in ("pool_connections", "pool_maxsize")}
+        key = json.dumps(same, sort_keys=True, default=str)
+        if key not in handlers:
+            handlers[key] = make(context)
+        return handlers[key]
+
+    shared.shared = True  # type: ignore[attr-defined]
+    splunk_rest_client._request_handler = shared
+
+
 def splunkd_address(server_uri: str) -> Dict[str, Any]:
     """scheme/host/port of the splunkd that started us (solnlib needs them outside splunkd's own
     Python, where it cannot discover them through splunk.rest)."""
@@ -388,6 +420,7 @@ def validate_input(definition: smi.ValidationDefinition) -> None:
 def stream_events(inputs: smi.InputDefinition, event_writer: smi.EventWriter) -> None:
     """One run of each input splunkd passed (one per process: use_single_instance is off)."""
     logger = get_logger()
+    share_splunkd_connection()
     stop = threading.Event()
     utils.handle_teardown_signals(lambda *_: stop.set())
     session_key = str(inputs.metadata.get("session_key") or "")

@@ -65,3 +65,20 @@ def test_splunkd_closing_the_pipe_mid_run_loses_no_record(
     assert "action=output_closed" in log and "splunkd closed the event stream" in log
     assert "Unexpected Error" not in log
     assert second.returncode == 0, second.stderr
+
+
+def test_a_run_talks_to_splunkd_over_one_connection(built_app, tmp_path):  # noqa: F811
+    """Every REST call of a run (settings, account, secrets, token cache, checkpoint, server
+    info) shares one kept-alive HTTPS connection: one TLS handshake, one CA store load."""
+    history = generate_history(30, end=time.time() - 900, span_days=1, seed=3)
+    with (
+        SplunkdStandIn() as splunkd,
+        RingCentralStandIn(records=history, heavy_window=5, heavy_penalty=5) as rc,
+    ):
+        harness = Harness(built_app, tmp_path / "splunk", splunkd, rc)
+        for _ in range(2):  # a backfill, then a run with nothing new
+            before, calls = splunkd.connections, len(splunkd.requests)
+            run = harness.run()
+            assert run.returncode == 0, run.stderr
+            assert len(splunkd.requests) - calls >= 8
+            assert splunkd.connections - before == 1

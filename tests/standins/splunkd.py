@@ -239,6 +239,11 @@ class SplunkdStandIn:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
+    @property
+    def connections(self) -> int:
+        """Connections clients opened so far (each a TLS handshake when ``tls``)."""
+        return self._server.accepted if self._server is not None else 0
+
     def __enter__(self) -> SplunkdStandIn:
         return self.start()
 
@@ -1127,6 +1132,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(*args, **kwargs)
         self.open_connections: set = set()
         self.connections_lock = threading.Lock()
+        self.accepted = 0  # connections accepted (TLS handshakes on the HTTPS flavour)
 
     def finish_request(self, request, client_address):  # runs in the worker thread
         if self.ssl_context is not None:
@@ -1137,6 +1143,7 @@ class _Server(ThreadingHTTPServer):
                 return
         with self.connections_lock:
             self.open_connections.add(request)
+            self.accepted += 1
         try:
             super().finish_request(request, client_address)
         finally:
