@@ -9,6 +9,7 @@ its id and time when they can be read. Only an answer whose shape cannot be foun
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -31,9 +32,49 @@ class Answer(NamedTuple):
     unreadable: int  # how many records were replaced by unreadable() markers
 
 
+# A body at least this large with any non-ASCII byte is decoded to ASCII text (see decode).
+LARGE_BODY = 1 << 22
+_BOM = codecs.BOM_UTF8
+_ESCAPES = "json-escape-utf8"
+
+
 def decode(body: bytes) -> str:
-    """The body as text: UTF-8 (a byte order mark dropped), an invalid byte as U+FFFD."""
-    return body.decode("utf-8-sig", "replace")
+    """The body as text: UTF-8 (a byte order mark dropped), an invalid byte as U+FFFD.
+
+    Memory: one non-ASCII character makes Python hold a whole text 2 or 4 bytes per character,
+    so a large page would take twice its size or more as text. For a large body every run of
+    non-ASCII bytes is decoded on its own (exactly as the whole would be) and written as JSON
+    ``\\uXXXX`` escapes instead: ASCII text, one byte per character, and the same JSON value
+    (non-ASCII text can only be valid JSON inside strings, where an escape means the same
+    character). Small bodies are decoded as they are: cheaper in time.
+    """
+    if len(body) < LARGE_BODY or body.isascii():
+        return body.decode("utf-8-sig", "replace")
+    return body.decode("ascii", _ESCAPES)
+
+
+def _escape_run(error: UnicodeError) -> Tuple[str, int]:
+    """Decoding error handler for ``decode``: the run of non-ASCII bytes at the error,
+    decoded as UTF-8 with U+FFFD for invalid bytes, as JSON escapes (a leading BOM dropped)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    data, start = error.object, error.start
+    if start == 0 and data[:3] == _BOM:
+        return "", 3
+    end = start
+    while end < len(data) and data[end] >= 0x80:
+        end += 1
+    text = bytes(data[start:end]).decode("utf-8", "replace")
+    slashes = start
+    while slashes > 0 and data[slashes - 1] == 0x5C:
+        slashes -= 1
+    if (start - slashes) % 2:  # after a lone backslash: an invalid escape, and must stay one
+        return text, end
+    units = text.encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)), end
+
+
+codecs.register_error(_ESCAPES, _escape_run)
 
 
 def parse_search(text: str) -> Answer:

@@ -184,12 +184,18 @@ class AuditTrailClient:
         ).response()
         date = response.headers.get("Date")
         self.server_date = date if isinstance(date, str) else None
+        # Memory: a page is held once at a time (body, then text, then records), not all three:
+        # requests' copy of the body is dropped once decoded (kept again only for a message).
+        text = decode(response.content)
+        response._content = b""
         try:
-            answer = parse_search(decode(response.content))
+            answer = parse_search(text)
         except Malformed as malformed:
+            response._content = text.encode("utf-8", "surrogatepass")
             raise not_json(
                 response, "search", self.account, self.connection, str(malformed)
             ) from None
+        del text
         for record in answer.records:
             marked = record.get(UNREADABLE)
             if isinstance(marked, dict):
