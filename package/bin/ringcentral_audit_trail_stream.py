@@ -27,7 +27,7 @@ from typing import IO, Any, Iterable, List, Optional
 
 # splunklib's Event.write_to writes <event> with attribute unbroken="1" (stanza unset), its
 # subelements in this order: time, source, sourcetype, index, host, data, done.
-CHUNK_CHARS = 1 << 18  # write a page in pieces of about this many characters
+CHUNK_CHARS = 1 << 16  # write a page in pieces of about this many characters
 DRAIN_TIMEOUT = 120.0  # seconds splunkd may take to read what one page left in the pipe
 
 

@@ -32,49 +32,70 @@ class Answer(NamedTuple):
     unreadable: int  # how many records were replaced by unreadable() markers
 
 
-# A body at least this large with any non-ASCII byte is decoded to ASCII text (see decode).
+# A body at least this large with a few non-ASCII bytes is decoded to ASCII text (see take_text).
 LARGE_BODY = 1 << 22
 _BOM = codecs.BOM_UTF8
-_ESCAPES = "json-escape-utf8"
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
 
 
 def decode(body: bytes) -> str:
-    """The body as text: UTF-8 (a byte order mark dropped), an invalid byte as U+FFFD.
+    """The body as text: UTF-8 (a byte order mark dropped), an invalid byte as U+FFFD."""
+    return body.decode("utf-8-sig", "replace")
+
+
+def take_text(holder: List[bytes]) -> str:
+    """``decode`` of the body in ``holder`` (taken out of it, so that it can be freed early).
 
     Memory: one non-ASCII character makes Python hold a whole text 2 or 4 bytes per character,
-    so a large page would take twice its size or more as text. For a large body every run of
-    non-ASCII bytes is decoded on its own (exactly as the whole would be) and written as JSON
-    ``\\uXXXX`` escapes instead: ASCII text, one byte per character, and the same JSON value
-    (non-ASCII text can only be valid JSON inside strings, where an escape means the same
-    character). Small bodies are decoded as they are: cheaper in time.
+    so a large page would take twice its size or more as text, beside its body. For a large
+    body with few non-ASCII bytes each run of them is decoded on its own (exactly as the whole
+    would be) and written as JSON ``\\uXXXX`` escapes instead - the same JSON value, since
+    non-ASCII text can only be valid JSON inside strings, where an escape means the same
+    character - and the body is freed before the text is made: the page is in memory at most
+    twice at any moment. Small bodies are decoded as they are: cheaper in time.
     """
+    body = holder.pop()
     if len(body) < LARGE_BODY or body.isascii():
-        return body.decode("utf-8-sig", "replace")
-    return body.decode("ascii", _ESCAPES)
+        return decode(body)
+    escaped = _escaped(body)
+    if escaped is None:
+        return decode(body)
+    del body
+    return escaped.decode("ascii")
 
 
-def _escape_run(error: UnicodeError) -> Tuple[str, int]:
-    """Decoding error handler for ``decode``: the run of non-ASCII bytes at the error,
-    decoded as UTF-8 with U+FFFD for invalid bytes, as JSON escapes (a leading BOM dropped)."""
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    data, start = error.object, error.start
-    if start == 0 and data[:3] == _BOM:
-        return "", 3
-    end = start
-    while end < len(data) and data[end] >= 0x80:
-        end += 1
-    text = bytes(data[start:end]).decode("utf-8", "replace")
-    slashes = start
-    while slashes > 0 and data[slashes - 1] == 0x5C:
-        slashes -= 1
-    if (start - slashes) % 2:  # after a lone backslash: an invalid escape, and must stay one
-        return text, end
-    units = text.encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)), end
-
-
-codecs.register_error(_ESCAPES, _escape_run)
+def _escaped(body: bytes, share: float = 0.125) -> Optional[bytearray]:
+    """The body as ASCII JSON text (see take_text); None where that would not pay or could
+    change its meaning (a raw character after a lone backslash: invalid JSON, left as it is)."""
+    start = 3 if body[:3] == _BOM else 0
+    spans = [m.span() for m in _NON_ASCII.finditer(body, start)]
+    if sum(b - a for a, b in spans) > share * len(body):
+        return None  # much non-ASCII: the escapes would take more room than a text would
+    runs: List[Tuple[int, int, bytes]] = []
+    size = len(body) - start
+    for a, b in spans:
+        slashes = a
+        while slashes > start and body[slashes - 1] == 0x5C:
+            slashes -= 1
+        if (a - slashes) % 2:
+            return None
+        units = body[a:b].decode("utf-8", "replace").encode("utf-16-be", "surrogatepass")
+        escape = "".join(
+            f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)
+        ).encode("ascii")
+        runs.append((a, b, escape))
+        size += len(escape) - (b - a)
+    out = bytearray(size)
+    with memoryview(body) as view:
+        at, last = 0, start
+        for a, b, escape in runs:
+            out[at : at + a - last] = view[last:a]
+            at += a - last
+            out[at : at + len(escape)] = escape
+            at += len(escape)
+            last = b
+        out[at:] = view[last:]
+    return out
 
 
 def parse_search(text: str) -> Answer:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 from ringcentral.platform import Platform
 
 from . import __version__
-from .answers import Malformed, decode, parse_search
+from .answers import Malformed, parse_search, take_text
 from .clock import Clock, SystemClock, http_date
 from .events import UNREADABLE, xml_safe
 from .httperrors import Stopped, Unauthorized, not_json
@@ -186,8 +186,9 @@ class AuditTrailClient:
         self.server_date = date if isinstance(date, str) else None
         # Memory: a page is held once at a time (body, then text, then records), not all three:
         # requests' copy of the body is dropped once decoded (kept again only for a message).
-        text = decode(response.content)
+        holder = [response.content]
         response._content = b""
+        text = take_text(holder)
         try:
             answer = parse_search(text)
         except Malformed as malformed:
