@@ -188,14 +188,17 @@ def test_the_sink_returns_only_once_the_reader_has_read_the_page():
         while chunk := os.read(read_fd, 65536):
             got.append(chunk)
 
-    reader = threading.Thread(target=slow_reader)
+    reader = threading.Thread(target=slow_reader, daemon=True)
     reader.start()
     started = time.monotonic()
-    sink.write([to_event({"id": "1", "eventTime": "2026-01-01T00:00:00Z"}, 0.0)])
-    assert time.monotonic() - started >= 0.25  # waited for the reader, not only the flush
-    out.close()
-    reader.join()
-    os.close(read_fd)
+    try:
+        sink.write([to_event({"id": "1", "eventTime": "2026-01-01T00:00:00Z"}, 0.0)])
+        waited = time.monotonic() - started
+    finally:
+        out.close()
+        reader.join()
+        os.close(read_fd)
+    assert waited >= 0.25  # waited for the reader, not only the flush
     assert len(parse_event_stream(b"".join(got).decode())) == 1
 
 

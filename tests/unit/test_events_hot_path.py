@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings
@@ -52,6 +53,16 @@ def test_event_data_is_the_records_json_made_xml_safe(record, when):
     plain = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
     assert event.data == slow_xml_safe(plain) == xml_safe(plain)
     assert event.time == parse_time(record["eventTime"]) or not event.time_from_record
+
+
+def test_event_time_is_utc_whatever_the_machines_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        assert event_time("2026-06-01T00:00:00.442Z") == 1780272000.442
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_event_time_of_a_leap_day_and_epoch_edges():
