@@ -15,6 +15,7 @@ state the exchange was in (connecting, TLS handshake, headers, body).
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
@@ -132,7 +133,12 @@ def _read_body(response: requests.Response) -> requests.Response:
     try:
         body = response.raw.read(decode_content=True)
     except urllib3.exceptions.ProtocolError as error:
-        raise requests.exceptions.ChunkedEncodingError(error) from None
+        cut = error.args[1] if len(error.args) > 1 else None
+        if not isinstance(cut, http.client.IncompleteRead) or response.raw.chunked:
+            raise requests.exceptions.ChunkedEncodingError(error) from None
+        # Fewer bytes than Content-Length announced: requests' chunked reads return what came
+        # (and the answer is then judged malformed or truncated), so this does too.
+        body = cut.partial
     except urllib3.exceptions.DecodeError as error:
         raise requests.exceptions.ContentDecodingError(error) from None
     except urllib3.exceptions.ReadTimeoutError as error:
