@@ -11,7 +11,8 @@ for each run. This module only translates between Splunk and the library:
   name), never a file: nothing is written inside the app's folder;
 * OAuth tokens: kept between runs in splunkd's secure storage (storage/passwords, realm
   ``TA-ringcentral-audit#token_cache``, user = account name);
-* events: one ``splunklib.modularinput.Event`` per audit record, flushed page by page, and
+* events: per audit record the XML of one ``splunklib.modularinput.Event`` (written a page at a
+  time by ringcentral_audit_trail_stream, handed on once splunkd has read it), and
   (unless the input's "Collection events" box is cleared) one ``ringcentral:audit:collection``
   event per finished window or data-loss warning, after the records it counts;
 * logs: ``$SPLUNK_HOME/var/log/splunk/ta_ringcentral_audit_ringcentral_audit_trail.log`` through
