@@ -51,8 +51,8 @@ integration: venv
 	@echo "integration: the library against the RingCentral, splunkd and proxy stand-ins (tests/integration)"
 	$(PY) -m pytest tests/integration
 
-bench: venv
-	@echo "bench: the collector against the RingCentral stand-in with its rate limits on; last line starts with bench:"
+bench: venv build
+	@echo "bench: what the add-on runs, against the RingCentral and splunkd stand-ins with rate limits on; last line starts with bench:"
 	$(PY) bench/bench.py
 
 clean:

@@ -1,23 +1,25 @@
-"""Benchmark: the collector against the RingCentral stand-in, rate limits on.
+"""Benchmark: what the add-on runs, against the RingCentral and splunkd stand-ins, rate limits on.
 
-The stand-in runs in this process; each collector runs in a child process of its own, so the
-CPU seconds and peak RSS printed are the collector's alone (stand-in excluded). Both ours and
-the baseline hand every event to splunklib's real EventWriter (into a discarding stream), so the
-CPU ratio compares collection, not output.
+Every collector runs in a child process of its own and writes its events through a real text
+pipe that this process reads, as splunkd does; CPU seconds are the child's own (the stand-ins,
+in this process, excluded) and memory is the child's ``VmHWM`` (its real high-water mark;
+``ru_maxrss`` on Linux starts at the parent's peak).
 
 Stages:
-1. backfill: 10,000 records in one run; requests against the minimum, 429s, duplicates, missing.
-   The account holds exactly 10,000 records, RingCentral's cap, and none were ever discarded, so
-   the collector's retention_cap data-loss warning is expected here (it cannot tell "never
-   existed" from "discarded"); the bench says so next to it.
-2. steady state: a second run with nothing new: search calls and logins it costs.
-3. baseline: the same 10,000 records, collected the way RingCentral's sample code does it.
-4. history: 100,000 records arriving in batches, collected by successive runs of one process;
-   resident memory after each run shows whether memory grows with history.
-The last line (``bench: ...``) sums up the backfill against the baseline.
-
-Memory figures: ``peak_rss_mb`` is the most the collector's process held at any moment (the
-high-water mark, never goes down); ``rss_after_run_mb`` is what it held right after a run.
+1. backfill: 10,000 records in one run, ours and the baseline in turn, >= 5 rounds (a fresh
+   stand-in each time). Ours is the add-on's collector and its own event sink (the bytes
+   splunklib would write, a page at a time); the baseline is RingCentral's sample code (one
+   window, page by page, no checkpoint) writing one splunklib ``Event`` per record. Printed:
+   requests against the minimum, 429s, duplicates and missing (read back from the pipe), and
+   the median of the paired CPU ratios with their range.
+2. steady: the BUILT input (``make build``'s output, started as splunkd starts it, with ``-S``)
+   against the splunkd and RingCentral stand-ins, on an account with nothing new: the whole
+   process's CPU seconds (start-up, imports, splunkd REST calls, TLS), median of 5 runs.
+3. busy: 1,000 new records per 5-minute run, default overlap (600 s): CPU per new record,
+   against the backfill's CPU per record (``busy_cost_ratio``).
+4. big page: one page of 1,000 records of 50 KB: the collector's peak memory above what it held
+   before the run, against the page's body (``big_page_peak_ratio``).
+The last line (``bench: ...``) names every figure, to compare from turn to turn.
 """
 
 from __future__ import annotations
@@ -28,25 +30,34 @@ import logging
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "package" / "bin"), str(ROOT)]
 
 PER_PAGE = 1000
+BACKFILL = 10_000
+ROUNDS = 5
 HEAVY_WINDOW = 2.0  # the Heavy group's 10 requests per 60 s, scaled down so the bench runs fast
 SEARCH_PATH = "/restapi/v1.0/account/~/audit-trail/search"
+SOURCETYPE = "ringcentral:audit"
+APP = "TA-ringcentral-audit"
+BUILT_APP = ROOT / "output" / APP
 
 
 # ----- child process: one collector, driven by commands on stdin ------------------------------
 
 
 class OffsetClock:
-    """Wall-clock time shifted by ``offset``: lets a day pass between runs while rate-limit
+    """Wall-clock time shifted by ``offset``: lets time pass between runs while rate-limit
     windows still run in real time, on both sides of the connection."""
 
     def __init__(self, offset: float = 0.0) -> None:
@@ -60,35 +71,30 @@ class OffsetClock:
         return True
 
 
-class Discard:
-    """Where the EventWriter writes: counts bytes, keeps nothing."""
-
-    def __init__(self) -> None:
-        self.bytes = 0
-
-    def write(self, text: str) -> int:
-        self.bytes += len(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
+def memory_kb() -> Dict[str, int]:
+    """VmHWM and VmRSS of this process, in kB (Linux)."""
+    found = {}
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(("VmHWM:", "VmRSS:")):
+                found[line.split(":")[0]] = int(line.split()[1])
+    return found
 
 
-def rss_mb() -> float:
-    import psutil
+def reset_peak() -> bool:
+    """Start VmHWM again from the current RSS (Linux >= 4.0); False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
 
-    return psutil.Process().memory_info().rss / 2**20
 
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def worker(mode: str) -> None:
+def worker(mode: str, events_fd: int) -> None:
     from splunklib.modularinput import Event, EventWriter
 
     config = json.loads(sys.stdin.readline())
-    # The library's log lines are collected and reported in the result, not printed mid-output.
     warnings: list = []
 
     class Collect(logging.Handler):
@@ -100,51 +106,30 @@ def worker(mode: str) -> None:
     library_log = logging.getLogger("ringcentral_audit")
     library_log.addHandler(Collect())
     library_log.propagate = False
-    out = Discard()
-    writer = EventWriter(output=out, error=Discard())
-    ids = open(config["ids_file"], "a", encoding="utf-8")
-
-    def emit(event_id: str, data: str, when: float) -> None:
-        writer.write_event(
-            Event(data=data, time=f"{when:.3f}", index="main", sourcetype="ringcentral:audit")
-        )
-        ids.write(event_id + "\n")
+    # The events go where splunkd reads them: a text stream on a pipe, as sys.stdout is.
+    events = os.fdopen(events_fd, "w", encoding="utf-8")
+    writer = EventWriter(output=events, error=sys.stderr)
+    clock = OffsetClock()
 
     if mode == "ours":
         from ringcentral_audit.client import AuditTrailClient
         from ringcentral_audit.collector import Collector
         from ringcentral_audit.ports import MemoryStore
         from ringcentral_audit.settings import Account, Connection, InputSettings
+        from ringcentral_audit_trail_helper import EventWriterSink
 
-        class Sink:
-            def write(self, events):
-                for event in events:
-                    emit(event.id, event.data, event.time)
-                ids.flush()
-
-            def write_collection(self, doc):
-                collection.append(doc)
-
-        collection: list = []
+        sink = EventWriterSink(writer, index="main", source="ringcentral_audit_trail://bench")
         account = Account(config["base_url"], config["client_id"], config["secret"], config["jwt"])
         checkpoint, tokens = MemoryStore(), MemoryStore()
-        clock = OffsetClock()
 
         def run_once() -> dict:
             client = AuditTrailClient(account, Connection(), tokens=tokens, clock=clock)
             collector = Collector(
-                client, InputSettings(name="bench"), checkpoint=checkpoint, sink=Sink()
+                client, InputSettings(name="bench"), checkpoint=checkpoint, sink=sink
             )
-            del collection[:]
             report = collector.run()
             client.close()
-            kinds = Counter(doc["kind"] for doc in collection)
-            return {
-                "records": report.records,
-                "status": report.status,
-                "window_events": kinds["window"],
-                "data_loss_events": kinds["data_loss"],
-            }
+            return {"records": report.records, "status": report.status}
 
     else:  # the baseline: RingCentral's sample code, one fixed window, page by page, no checkpoint
         from ringcentral import SDK
@@ -166,9 +151,16 @@ def worker(mode: str) -> None:
             while True:
                 page = platform.post(SEARCH_PATH, body).json_dict()
                 for record in page["records"]:
-                    emit(str(record.get("id")), json.dumps(record), now)
+                    writer.write_event(
+                        Event(
+                            data=json.dumps(record),
+                            time=f"{now:.3f}",
+                            index="main",
+                            sourcetype=SOURCETYPE,
+                            source="ringcentral_audit_trail://bench",
+                        )
+                    )
                     count += 1
-                ids.flush()
                 if body["page"] >= page["paging"]["total"]:
                     break
                 body["page"] += 1
@@ -178,68 +170,93 @@ def worker(mode: str) -> None:
         command = line.split()
         if not command or command[0] != "run":
             break
-        if mode == "ours" and len(command) > 1:
-            clock.offset = float(command[1])
+        clock.offset = float(command[1])
+        before = memory_kb()
+        if len(command) > 2 and command[2] == "peak":
+            reset_peak()
+            before = memory_kb()
         cpu = time.process_time()
         del warnings[:]
         result = run_once()
-        result["warnings"] = list(warnings)
         result["cpu_s"] = time.process_time() - cpu
-        result["rss_mb"] = rss_mb()
-        result["peak_rss_mb"] = peak_rss_mb()
+        result["warnings"] = list(warnings)
+        after = memory_kb()
+        result["hwm_mb"] = after["VmHWM"] / 1024
+        result["rss_before_mb"] = before["VmRSS"] / 1024
         print(json.dumps(result), flush=True)
+    writer.close()
+    events.close()
 
 
-# ----- parent process: the stand-in and the measurements --------------------------------------
+# ----- parent process: the stand-ins and the measurements -------------------------------------
 
 
 class Worker:
-    def __init__(self, mode: str, rc, ids_file: Path) -> None:
-        ids_file.write_text("")
-        self.ids_file = ids_file
+    """A collector in a child process; its event pipe is read here, as splunkd reads it."""
+
+    def __init__(self, mode: str, rc, *, keep_events: bool = True) -> None:
+        read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--worker", mode],
+            [sys.executable, __file__, "--worker", mode, "--events-fd", str(write_fd)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            pass_fds=(write_fd,),
         )
+        os.close(write_fd)
+        self.chunks: List[bytes] = []
+        self.bytes = 0
+        self.keep = keep_events
+        self.reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
+        self.reader.start()
         config = {
             "base_url": rc.base_url,
             "client_id": rc.client_id,
             "secret": rc.client_secret,
             "jwt": rc.jwt,
-            "ids_file": str(ids_file),
         }
         self._send(json.dumps(config))
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 16):
+                self.bytes += len(chunk)
+                if self.keep:
+                    self.chunks.append(chunk)
 
     def _send(self, line: str) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
 
-    def run(self, offset: float = 0.0) -> dict:
-        self._send(f"run {offset}")
+    def run(self, offset: float = 0.0, peak: bool = False) -> dict:
+        self._send(f"run {offset}" + (" peak" if peak else ""))
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             raise SystemExit(f"bench worker died (exit {self.proc.wait()})")
         return json.loads(line)
 
-    def close(self) -> None:
+    def close(self) -> Counter:
+        """Stop the child; the ids of the records it wrote to its pipe."""
         self._send("quit")
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=60)
+        self.reader.join(timeout=60)
+        from tests.standins.splunkd import parse_event_stream
 
-    def ids(self) -> Counter:
-        return Counter(self.ids_file.read_text().split())
+        text = b"".join(self.chunks).decode("utf-8")
+        return Counter(
+            json.loads(e.data)["id"] for e in parse_event_stream(text) if e.sourcetype == SOURCETYPE
+        )
 
 
-def check(emitted: Counter, expected: set) -> tuple[int, int]:
+def check(emitted: Counter, expected: set) -> tuple:
     duplicates = sum(n - 1 for n in emitted.values())
     missing = len(expected - set(emitted))
     return duplicates, missing
 
 
-def standin(records, clock=None):
+def standin(records, clock=None, **options):
     from tests.standins.ringcentral import RingCentralStandIn
 
     return RingCentralStandIn(
@@ -248,121 +265,238 @@ def standin(records, clock=None):
         heavy_window=HEAVY_WINDOW,
         heavy_penalty=HEAVY_WINDOW,
         order="newest",
+        **options,
     )
+
+
+def backfill_rounds(records: list) -> dict:
+    expected = {r["id"] for r in records}
+    ours: List[dict] = []
+    base: List[dict] = []
+    for n in range(ROUNDS):
+        for mode, results in (("ours", ours), ("baseline", base)):
+            with standin(records) as rc:
+                child = Worker(mode, rc)
+                result = child.run()
+                result["searches"], result["tokens"] = rc.count("search"), rc.count("token")
+                result["limited"] = rc.count(status=429)
+                result["duplicates"], result["missing"] = check(child.close(), expected)
+            results.append(result)
+        print(
+            f"backfill round {n + 1}: ours cpu_s={ours[-1]['cpu_s']:.3f} "
+            f"peak_mb={ours[-1]['hwm_mb']:.1f}  baseline cpu_s={base[-1]['cpu_s']:.3f} "
+            f"peak_mb={base[-1]['hwm_mb']:.1f}  ratio={ours[-1]['cpu_s'] / base[-1]['cpu_s']:.2f}"
+        )
+    ratios = [o["cpu_s"] / b["cpu_s"] for o, b in zip(ours, base)]
+    first = ours[0]
+    return {
+        "records": first["records"],
+        "requests": max(o["searches"] + o["tokens"] for o in ours),
+        "searches": first["searches"],
+        "tokens": first["tokens"],
+        "rate_limited": max(o["limited"] for o in ours),
+        "duplicates": max(o["duplicates"] for o in ours),
+        "missing": max(o["missing"] for o in ours),
+        "warnings": first["warnings"],
+        "cpu_s": statistics.median(o["cpu_s"] for o in ours),
+        "baseline_cpu_s": statistics.median(b["cpu_s"] for b in base),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "peak_mb": statistics.median(o["hwm_mb"] for o in ours),
+        "baseline_peak_mb": statistics.median(b["hwm_mb"] for b in base),
+        "baseline_requests": max(b["searches"] + b["tokens"] for b in base),
+        "baseline_missing": max(b["missing"] for b in base),
+    }
+
+
+def steady_runs(runs: int = 5) -> Optional[dict]:
+    """CPU of whole runs of the built input with nothing new (after one backfill run)."""
+    from tests.standins.ringcentral import generate_history
+    from tests.standins.splunkd import (
+        SplunkdStandIn,
+        input_definition_xml,
+        make_splunk_home,
+        modinput_environment,
+    )
+
+    if not (BUILT_APP / "bin" / "ringcentral_audit_trail_helper.py").is_file():
+        print("steady: output/ has no built add-on: run `make build` (make bench does)")
+        return None
+    history = generate_history(200, end=time.time() - 900, span_days=5, seed=5)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-splunk-") as home,
+        SplunkdStandIn() as splunkd,
+        standin(history) as rc,
+    ):
+        paths = make_splunk_home(home, str(BUILT_APP))
+        splunkd.load_app(paths["app_dir"])
+        splunkd.set_conf(
+            "ta_ringcentral_audit_account",
+            "acme",
+            {"server": "custom", "custom_server_url": rc.base_url, "client_id": rc.client_id},
+            encrypted={"client_secret": rc.client_secret, "jwt": rc.jwt},
+        )
+        params = {
+            "account": "acme",
+            "index": "main",
+            "interval": "300",
+            "host": "$decideOnStartup",
+            "python.version": "python3",
+            "disabled": "0",
+        }
+        definition = input_definition_xml(
+            server_uri=splunkd.uri,
+            session_key=splunkd.session_key,
+            checkpoint_dir=paths["checkpoint_dir"],
+            stanzas={"ringcentral_audit_trail://prod": params},
+        )
+        script = os.path.join(paths["app_dir"], "bin", "ringcentral_audit_trail.py")
+        cpu: List[float] = []
+        searches = []
+        for n in range(runs + 1):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            searched = rc.count("search")
+            done = subprocess.run(
+                [sys.executable, "-S", script],
+                input=definition,
+                capture_output=True,
+                text=True,
+                cwd=os.path.dirname(script),
+                env=modinput_environment(home),
+                timeout=120,
+                check=False,
+            )
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode != 0:
+                print(f"steady: run {n} failed: {done.stderr[-500:]}")
+                return None
+            if n:  # run 0 is the backfill
+                cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                searches.append(rc.count("search") - searched)
+        return {
+            "cpu_s": statistics.median(cpu),
+            "min": min(cpu),
+            "max": max(cpu),
+            "searches": max(searches),
+            "splunkd_connections": splunkd.connections,
+        }
+
+
+def busy_account(backfill_per_record: float, runs: int = 6) -> dict:
+    """1,000 new records per 5-minute run, default lag and overlap; CPU per new record."""
+    from tests.standins.ringcentral import generate_history
+
+    clock = OffsetClock()
+    with standin([], clock=clock, retention_max=10**7) as rc:
+        child = Worker("ours", rc, keep_events=False)
+        now = clock.now()
+        rc.add_records(generate_history(3000, end=now - 61, span_days=900 / 86400, seed=100))
+        child.run(clock.offset)  # the backfill of the last 15 minutes
+        per_record = []
+        for k in range(runs):
+            clock.offset += 300
+            now = clock.now()
+            batch = generate_history(1000, end=now - 61, span_days=299 / 86400, seed=200 + k)
+            rc.add_records(batch)
+            result = child.run(clock.offset)
+            if k and result["records"]:  # the first run after the backfill warms up
+                per_record.append(result["cpu_s"] / result["records"])
+            new = result["records"]
+        child.close()
+    busy = statistics.median(per_record)
+    return {"per_record_us": busy * 1e6, "ratio": busy / backfill_per_record, "last_new": new}
+
+
+def big_page(size: int = 50_000, count: int = 1000) -> dict:
+    """Peak memory of the collector reading one page of ``count`` records of ``size`` bytes."""
+    from tests.standins.ringcentral import generate_history
+
+    records = generate_history(count, end=time.time() - 3600, span_days=1, seed=9)
+    for n, record in enumerate(records):
+        pad = size - len(json.dumps(record))
+        record["details"] = (f"{n:06d}-" + "abcdefghij" * (pad // 10 + 1))[: max(0, pad)]
+    body = len(json.dumps({"records": records, "paging": {"page": 1}}).encode())
+    with standin(records) as rc:
+        child = Worker("ours", rc, keep_events=False)
+        result = child.run(0.0, peak=True)
+        child.close()
+    peak = (result["hwm_mb"] - result["rss_before_mb"]) * 2**20
+    return {
+        "body_mb": body / 2**20,
+        "peak_mb": result["hwm_mb"],
+        "above_mb": peak / 2**20,
+        "ratio": peak / body,
+        "records": result["records"],
+    }
 
 
 def main() -> None:
     from tests.standins.ringcentral import generate_history
 
-    work = ROOT / ".cache" / "bench"
-    work.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    records = generate_history(10000, end=now - 3600, span_days=150, seed=1)
-    expected = {r["id"] for r in records}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    records = generate_history(BACKFILL, end=time.time() - 3600, span_days=150, seed=1)
     print(
-        f"rate limits on: Heavy 10 requests / {HEAVY_WINDOW:g} s (10 / 60 s scaled), penalty restarts"
+        f"rate limits on: Heavy 10 requests / {HEAVY_WINDOW:g} s (10 / 60 s scaled), penalty "
+        f"restarts; {ROUNDS} rounds of ours then the baseline, each on a fresh stand-in"
     )
-
-    # 1 + 2: backfill, then a steady-state run, in one collector process
-    with standin(records) as rc:
-        ours = Worker("ours", rc, work / "ours.ids")
-        backfill = ours.run()
-        searches, tokens = rc.count("search"), rc.count("token")
-        limited = rc.count(status=429)
-        steady = ours.run()
-        steady_searches = rc.count("search") - searches
-        steady_logins = rc.count("token") - tokens
-        ours.close()
-        emitted = ours.ids()
-    requests = searches + tokens
-    min_requests = math.ceil(10000 / PER_PAGE) + 1
-    duplicates, missing = check(emitted, expected)
+    b = backfill_rounds(records)
+    min_requests = math.ceil(BACKFILL / PER_PAGE) + 1
     print(
-        f"backfill: records={backfill['records']} requests={requests} (search={searches} "
-        f"token={tokens}) min_requests={min_requests} rate_limited={limited} "
-        f"duplicates={duplicates} missing={missing} cpu_s={backfill['cpu_s']:.3f} "
-        f"peak_rss_mb={backfill['peak_rss_mb']:.1f}"
-    )
-    print(
-        f"backfill: collection events: window={backfill['window_events']} "
-        f"data_loss={backfill['data_loss_events']}; data-loss warnings: "
-        f"{', '.join(backfill['warnings']) or 'none'}"
+        f"backfill: records={b['records']} requests={b['requests']} (search={b['searches']} "
+        f"token={b['tokens']}) min_requests={min_requests} rate_limited={b['rate_limited']} "
+        f"duplicates={b['duplicates']} missing={b['missing']} cpu_s={b['cpu_s']:.3f} "
+        f"peak_mb={b['peak_mb']:.1f} data-loss warnings: {', '.join(b['warnings']) or 'none'}"
         + (
-            " (expected: the account holds exactly 10,000 records, RingCentral's cap, so the "
-            "collector cannot rule out older records discarded before the first run)"
-            if backfill["warnings"] == ["retention_cap"]
+            " (expected: the account holds exactly 10,000 records, RingCentral's cap)"
+            if b["warnings"] == ["retention_cap"]
             else ""
         )
     )
     print(
-        f"steady: records={steady['records']} search_requests={steady_searches} "
-        f"logins={steady_logins} data-loss warnings: {', '.join(steady['warnings']) or 'none'}"
+        f"baseline: requests={b['baseline_requests']} missing={b['baseline_missing']} "
+        f"cpu_s={b['baseline_cpu_s']:.3f} peak_mb={b['baseline_peak_mb']:.1f} (sample-code "
+        f"style: one window, no checkpoint, one splunklib Event per record); CPU ratio ours / "
+        f"baseline: median {b['ratio']:.2f} of {ROUNDS} pairs, range {b['ratio_min']:.2f}-"
+        f"{b['ratio_max']:.2f}"
     )
-
-    # 3: the baseline, against a fresh stand-in (its own rate budget)
-    with standin(records) as rc:
-        base = Worker("baseline", rc, work / "baseline.ids")
-        baseline = base.run()
-        base_requests = rc.count()
-        base.close()
-        base_dup, base_missing = check(base.ids(), expected)
-    ratio = backfill["cpu_s"] / baseline["cpu_s"] if baseline["cpu_s"] else float("nan")
+    steady = steady_runs()
+    if steady:
+        print(
+            f"steady (built input, nothing new, whole process): cpu_s median={steady['cpu_s']:.3f} "
+            f"range {steady['min']:.3f}-{steady['max']:.3f} search_requests={steady['searches']} "
+            f"splunkd_connections={steady['splunkd_connections']} (6 runs)"
+        )
+    busy = busy_account(b["cpu_s"] / BACKFILL)
     print(
-        f"baseline: records={baseline['records']} requests={base_requests} "
-        f"duplicates={base_dup} missing={base_missing} cpu_s={baseline['cpu_s']:.3f} "
-        f"peak_rss_mb={baseline['peak_rss_mb']:.1f} (sample-code style: one window, no checkpoint)"
+        f"busy (1,000 new records per 5-minute run, overlap 600 s): "
+        f"{busy['per_record_us']:.1f} us per new record, {busy['ratio']:.2f}x the backfill's "
+        f"{b['cpu_s'] / BACKFILL * 1e6:.1f} us per record"
     )
-
-    # 4: 100,000 records over successive runs of one process, a day passing between runs
-    batches, per_batch = 20, 5000
-    clock = OffsetClock()
-    with standin([], clock=clock) as rc:
-        hist = Worker("ours", rc, work / "history.ids")
-        all_ids: set = set()
-        rss, cpu, total = [], 0.0, 0
-        hist_warnings: list = []
-        started = time.time()
-        for k in range(batches):
-            clock.offset += 86400
-            now = clock.now()
-            batch = generate_history(per_batch, end=now - 120, span_days=0.99, seed=1000 + k)
-            rc.add_records(batch)
-            all_ids.update(r["id"] for r in batch)
-            result = hist.run(clock.offset)
-            if k == 0:
-                first_peak = result["peak_rss_mb"]
-            rss.append(result["rss_mb"])
-            cpu += result["cpu_s"]
-            total += result["records"]
-            hist_warnings += result["warnings"]
-        hist_limited = rc.count(status=429)
-        hist.close()
-        hist_dup, hist_missing = check(hist.ids(), all_ids)
+    big = big_page()
     print(
-        f"history: runs={batches} records={total} duplicates={hist_dup} missing={hist_missing} "
-        f"rate_limited={hist_limited} cpu_s={cpu:.3f} wall_s={time.time() - started:.1f} "
-        f"peak_rss_mb={result['peak_rss_mb']:.1f} (high-water mark after all runs; "
-        f"after run 1: {first_peak:.1f}) data-loss warnings: {hist_warnings or 'none'}"
+        f"big page (1,000 x 50 KB): body_mb={big['body_mb']:.1f} peak_mb={big['peak_mb']:.1f} "
+        f"above_start_mb={big['above_mb']:.1f} ratio={big['ratio']:.2f} records={big['records']}"
     )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    steady_cpu = f"{steady['cpu_s']:.3f}" if steady else "unknown"
     print(
-        "history: rss_after_run_mb (memory held right after runs 1,5,10,15,20) = "
-        + ", ".join(f"{rss[i]:.1f}" for i in (0, 4, 9, 14, 19))
-        + f" (growth from run 1 to run {batches}: {rss[-1] - rss[0]:+.1f} MB)"
-    )
-    print(
-        f"bench: records={backfill['records']} requests={requests} min_requests={min_requests} "
-        f"rate_limited={limited} duplicates={duplicates} missing={missing} "
-        f"cpu_s={backfill['cpu_s']:.3f} peak_rss_mb={backfill['peak_rss_mb']:.1f} "
-        f"baseline_cpu_ratio={ratio:.2f}"
+        f"bench: records={b['records']} requests={b['requests']} min_requests={min_requests} "
+        f"rate_limited={b['rate_limited']} duplicates={b['duplicates']} missing={b['missing']} "
+        f"baseline_cpu_ratio={b['ratio']:.2f} ratio_range={b['ratio_min']:.2f}-"
+        f"{b['ratio_max']:.2f} rounds={ROUNDS} peak_mb={b['peak_mb']:.1f} "
+        f"baseline_peak_mb={b['baseline_peak_mb']:.1f} steady_run_cpu_s={steady_cpu} "
+        f"busy_cost_ratio={busy['ratio']:.2f} big_page_peak_ratio={big['ratio']:.2f}"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", choices=["ours", "baseline"])
+    parser.add_argument("--events-fd", type=int)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, args.events_fd)
     else:
         os.environ.setdefault("PYTHONHASHSEED", "0")
         main()

@@ -11,7 +11,8 @@ for each run. This module only translates between Splunk and the library:
   name), never a file: nothing is written inside the app's folder;
 * OAuth tokens: kept between runs in splunkd's secure storage (storage/passwords, realm
   ``TA-ringcentral-audit#token_cache``, user = account name);
-* events: one ``splunklib.modularinput.Event`` per audit record, flushed page by page, and
+* events: per audit record the XML of one ``splunklib.modularinput.Event`` (written a page at a
+  time by ringcentral_audit_trail_stream, handed on once splunkd has read it), and
   (unless the input's "Collection events" box is cleared) one ``ringcentral:audit:collection``
   event per finished window or data-loss warning, after the records it counts;
 * logs: ``$SPLUNK_HOME/var/log/splunk/ta_ringcentral_audit_ringcentral_audit_trail.log`` through
@@ -52,6 +53,13 @@ from ringcentral_audit.settings import (
 )
 from ringcentral_audit.state import RESET
 from ringcentral_audit.timeutil import parse_time
+from ringcentral_audit_trail_stream import (
+    OutputClosed,
+    PageWriter,
+    PipeDrain,
+    event_head,
+    event_xml,
+)
 from solnlib import conf_manager, log, server_info, utils
 from solnlib.credentials import CredentialManager, CredentialNotExistException
 from solnlib.modular_input.checkpointer import KVStoreCheckpointer
@@ -85,6 +93,38 @@ OWN_FIELDS = frozenset(
 
 
 # ----- Splunk-backed ports ---------------------------------------------------------------------
+
+
+def share_splunkd_connection() -> None:
+    """Every solnlib client of this process talks to splunkd over one HTTP session.
+
+    solnlib 8.2.0 gives each client it creates (ConfManager, CredentialManager, ServerInfo,
+    KVStoreCheckpointer: one per read) a requests session of its own, so a run opened six TLS
+    connections to splunkd for its dozen REST calls, each loading the system's CA store
+    (urllib3 1.26 loads it for every new connection, even with verification off, as solnlib's
+    is). Its one seam is ``splunk_rest_client._request_handler(context)``, called once per
+    client: wrapped here so that the same context gets the same handler (its session, its
+    keep-alive connection). A run is one process and one splunkd, and the handler holds no
+    per-client state (solnlib and splunk-sdk are pinned; the built input's tests count the
+    connections).
+    """
+    from solnlib import splunk_rest_client
+
+    make = splunk_rest_client._request_handler
+    if getattr(make, "shared", False):
+        return
+    handlers: Dict[str, Any] = {}
+
+    def shared(context: Dict[str, Any]) -> Any:
+        # Pool sizes (KVStoreCheckpointer asks for 5) do not matter to one request at a time.
+        same = {k: v for k, v in context.items() if k not in ("pool_connections", "pool_maxsize")}
+        key = json.dumps(same, sort_keys=True, default=str)
+        if key not in handlers:
+            handlers[key] = make(context)
+        return handlers[key]
+
+    shared.shared = True  # type: ignore[attr-defined]
+    splunk_rest_client._request_handler = shared
 
 
 def splunkd_address(server_uri: str) -> Dict[str, Any]:
@@ -149,34 +189,53 @@ class SecureTokenStore:
 
 
 class EventWriterSink:
-    """EventSink: each AuditEvent becomes one XML event on stdout, flushed with its page; the
-    stream is always well-formed XML (see events.xml_safe)."""
+    """EventSink: each page of AuditEvents goes to splunkd as the XML splunklib's EventWriter
+    would write for one ``Event`` per record (byte for byte), in one flush per page, and is
+    handed on only once splunkd has read it (see ringcentral_audit_trail_stream); the stream is
+    always well-formed XML (see events.xml_safe)."""
 
-    def __init__(self, writer: smi.EventWriter, *, index: Optional[str], source: str) -> None:
+    def __init__(
+        self,
+        writer: smi.EventWriter,
+        *,
+        index: Optional[str],
+        source: str,
+        drain: Optional[PipeDrain] = None,
+    ) -> None:
         self.writer = writer
+        # splunklib 2.1.1's EventWriter has no public way to write prepared event XML or to
+        # flush: the stream it writes to (the one its write_event and close use, sys.stdout
+        # under splunkd) is its ``_out``. Writing there keeps our pages in order with the
+        # <stream> and </stream> it writes itself (splunk-sdk is pinned; tests cover it).
+        stream = writer._out
+        self.pages = PageWriter(stream, drain)
         # "default" (inputs.conf's own default) is not an index name: let splunkd route the
         # events as configured for the input instead of naming an index.
         self.index = index if index and index != "default" else None
         self.source = source
         self.count = 0
+        self._records = event_head(source=source, sourcetype=SOURCETYPE, index=self.index)
+        self._collection = event_head(
+            source=source, sourcetype=COLLECTION_SOURCETYPE, index=self.index
+        )
+
+    def _header(self) -> str:
+        """splunklib's ``<stream>``, written before the first event (its close() ends it)."""
+        if self.writer.header_written:
+            return ""
+        self.writer.header_written = True
+        return "<stream>"
 
     def write(self, events: Sequence[AuditEvent]) -> None:
-        for event in events:
-            self.writer.write_event(
-                smi.Event(
-                    # events.to_event already wrote XML-unsafe code points as JSON escapes;
-                    # again here, so nothing can make splunkd's stream ill-formed.
-                    data=xml_safe(event.data),
-                    time=f"{event.time:.3f}",
-                    index=self.index,
-                    sourcetype=SOURCETYPE,
-                    source=self.source,
-                )
-            )
-            self.count += 1
-        output = getattr(self.writer, "_out", None)
-        if output is not None:
-            output.flush()
+        if not events:
+            return
+        head = self._records
+        # events.to_event already wrote XML-unsafe code points as JSON escapes; again here, so
+        # nothing can make splunkd's stream ill-formed.
+        self.pages.write(
+            (event_xml(xml_safe(e.data), f"{e.time:.3f}", head) for e in events), self._header()
+        )
+        self.count += len(events)
 
     # Collection (coverage) events, see COLLECTION_EVENTS.md: set by run_input from the stanza.
     account: str = ""
@@ -212,20 +271,27 @@ class EventWriterSink:
         body["account"] = self.account
         body["interval_s"] = self.interval_s
         when = parse_time(doc.get("time"))
-        self.writer.write_event(
-            smi.Event(
-                data=json.dumps(
-                    SECRETS.redact_json(body, keep=OWN_FIELDS), separators=(",", ":"), default=str
-                ),
-                time=None if when is None else f"{when:.3f}",
-                index=self.index,
-                sourcetype=COLLECTION_SOURCETYPE,
-                source=self.source,
-            )
+        self.write_documents([body], when)
+
+    def write_documents(self, docs: Sequence[Mapping[str, Any]], when: Optional[float]) -> None:
+        """Collection events (sourcetype ringcentral:audit:collection) as one page: each doc as
+        JSON, its foreign text redacted, the add-on's own fields as they are."""
+        time_text = None if when is None else f"{when:.3f}"
+        self.pages.write(
+            [
+                event_xml(
+                    json.dumps(
+                        SECRETS.redact_json(doc, keep=OWN_FIELDS),
+                        separators=(",", ":"),
+                        default=str,
+                    ),
+                    time_text,
+                    self._collection,
+                )
+                for doc in docs
+            ],
+            self._header(),
         )
-        output = getattr(self.writer, "_out", None)
-        if output is not None:
-            output.flush()
 
 
 def collection_events_enabled(params: Mapping[str, Any]) -> bool:
@@ -392,6 +458,7 @@ def validate_input(definition: smi.ValidationDefinition) -> None:
 def stream_events(inputs: smi.InputDefinition, event_writer: smi.EventWriter) -> None:
     """One run of each input splunkd passed (one per process: use_single_instance is off)."""
     logger = get_logger()
+    share_splunkd_connection()
     stop = threading.Event()
     utils.handle_teardown_signals(lambda *_: stop.set())
     session_key = str(inputs.metadata.get("session_key") or "")
@@ -442,16 +509,7 @@ def write_inventory(
         logger.warning("action=inventory_error input=%s error=%s", name, type(error).__name__)
         return
     sink = EventWriterSink(event_writer, index=index, source=f"{INPUT_TYPE}://{name}")
-    for doc in docs:
-        sink.writer.write_event(
-            smi.Event(
-                data=json.dumps(SECRETS.redact_json(doc), separators=(",", ":")),
-                time=f"{utc_now():.3f}",
-                index=sink.index,
-                sourcetype=COLLECTION_SOURCETYPE,
-                source=sink.source,
-            )
-        )
+    sink.write_documents(docs, utc_now())
     logger.info("action=inventory input=%s inputs=%d", name, len(docs))
 
 
@@ -512,6 +570,9 @@ def run_input(
             ).run()
         finally:
             client.close()
+    except OutputClosed as failure:  # splunkd went away: nothing it did not read is lost
+        error = f"{full_name}: {failure}"
+        logger.error("action=output_closed input=%s message=%r", name, str(failure))
     except AuditTrailError as failure:  # the message says what to fix and holds no secret
         error = f"{full_name}: {failure.message}"
         label = "Configuration Error" if isinstance(failure, ConfigError) else "Collection Error"
@@ -532,5 +593,8 @@ def run_input(
             )
         log.modular_input_end(logger, name)
     if error:
-        event_writer.log(smi.EventWriter.ERROR, SECRETS.redact(error))
+        try:
+            event_writer.log(smi.EventWriter.ERROR, SECRETS.redact(error))
+        except OSError:  # splunkd closed stderr too (it is restarting): the log file has it
+            pass
     return error

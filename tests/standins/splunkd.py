@@ -251,6 +251,11 @@ class SplunkdStandIn:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
+    @property
+    def connections(self) -> int:
+        """Connections clients opened so far (each a TLS handshake when ``tls``)."""
+        return self._server.accepted if self._server is not None else 0
+
     def __enter__(self) -> SplunkdStandIn:
         return self.start()
 
@@ -1178,6 +1183,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(*args, **kwargs)
         self.open_connections: set = set()
         self.connections_lock = threading.Lock()
+        self.accepted = 0  # connections accepted (TLS handshakes on the HTTPS flavour)
 
     def finish_request(self, request, client_address):  # runs in the worker thread
         if self.ssl_context is not None:
@@ -1188,6 +1194,7 @@ class _Server(ThreadingHTTPServer):
                 return
         with self.connections_lock:
             self.open_connections.add(request)
+            self.accepted += 1
         try:
             super().finish_request(request, client_address)
         finally:
@@ -1450,7 +1457,10 @@ class ModularInputProcess:
         python: str = sys.executable,
         python_args: Sequence[str] = ("-S",),
         env: Optional[Mapping[str, str]] = None,
+        stdout_cut: Optional[Tuple[int, float]] = None,
     ) -> None:
+        """``stdout_cut=(n, pause)``: read the first ``n`` bytes of the event stream, then
+        read no more and close it ``pause`` seconds later, as splunkd restarting mid-run."""
         self.script = script
         self.args = list(args)
         self.started = time.monotonic()
@@ -1464,8 +1474,13 @@ class ModularInputProcess:
         )
         self._out: List[bytes] = []
         self._err: List[bytes] = []
+        out_args: Tuple[Any, ...] = (self.proc.stdout, self._out)
         self._readers = [
-            threading.Thread(target=self._pump, args=(self.proc.stdout, self._out), daemon=True),
+            threading.Thread(
+                target=self._pump if stdout_cut is None else self._pump_cut,
+                args=out_args if stdout_cut is None else (*out_args, *stdout_cut),
+                daemon=True,
+            ),
             threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True),
         ]
         for reader in self._readers:
@@ -1481,6 +1496,18 @@ class ModularInputProcess:
     def _pump(stream: Any, sink: List[bytes]) -> None:
         for chunk in iter(lambda: stream.read1(65536), b""):
             sink.append(chunk)
+
+    @staticmethod
+    def _pump_cut(stream: Any, sink: List[bytes], limit: int, pause: float) -> None:
+        got = 0
+        while got < limit:
+            chunk = stream.read1(min(65536, limit - got))
+            if not chunk:
+                return
+            sink.append(chunk)
+            got += len(chunk)
+        time.sleep(pause)
+        stream.close()
 
     @property
     def pid(self) -> int:

@@ -9,6 +9,7 @@ its id and time when they can be read. Only an answer whose shape cannot be foun
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -32,9 +33,70 @@ class Answer(NamedTuple):
     unreadable: int  # how many records were replaced by unreadable() markers
 
 
+# A body at least this large with a few non-ASCII bytes is decoded to ASCII text (see take_text).
+LARGE_BODY = 1 << 22
+_BOM = codecs.BOM_UTF8
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
+
+
 def decode(body: bytes) -> str:
     """The body as text: UTF-8 (a byte order mark dropped), an invalid byte as U+FFFD."""
     return body.decode("utf-8-sig", "replace")
+
+
+def take_text(holder: List[bytes]) -> str:
+    """``decode`` of the body in ``holder`` (taken out of it, so that it can be freed early).
+
+    Memory: one non-ASCII character makes Python hold a whole text 2 or 4 bytes per character,
+    so a large page would take twice its size or more as text, beside its body. For a large
+    body with few non-ASCII bytes each run of them is decoded on its own (exactly as the whole
+    would be) and written as JSON ``\\uXXXX`` escapes instead - the same JSON value, since
+    non-ASCII text can only be valid JSON inside strings, where an escape means the same
+    character - and the body is freed before the text is made: the page is in memory at most
+    twice at any moment. Small bodies are decoded as they are: cheaper in time.
+    """
+    body = holder.pop()
+    if len(body) < LARGE_BODY or body.isascii():
+        return decode(body)
+    escaped = _escaped(body)
+    if escaped is None:
+        return decode(body)
+    del body
+    return escaped.decode("ascii")
+
+
+def _escaped(body: bytes, share: float = 0.125) -> Optional[bytearray]:
+    """The body as ASCII JSON text (see take_text); None where that would not pay or could
+    change its meaning (a raw character after a lone backslash: invalid JSON, left as it is)."""
+    start = 3 if body[:3] == _BOM else 0
+    spans = [m.span() for m in _NON_ASCII.finditer(body, start)]
+    if sum(b - a for a, b in spans) > share * len(body):
+        return None  # much non-ASCII: the escapes would take more room than a text would
+    runs: List[Tuple[int, int, bytes]] = []
+    size = len(body) - start
+    for a, b in spans:
+        slashes = a
+        while slashes > start and body[slashes - 1] == 0x5C:
+            slashes -= 1
+        if (a - slashes) % 2:
+            return None
+        units = body[a:b].decode("utf-8", "replace").encode("utf-16-be", "surrogatepass")
+        escape = "".join(
+            f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)
+        ).encode("ascii")
+        runs.append((a, b, escape))
+        size += len(escape) - (b - a)
+    out = bytearray(size)
+    with memoryview(body) as view:
+        at, last = 0, start
+        for a, b, escape in runs:
+            out[at : at + a - last] = view[last:a]
+            at += a - last
+            out[at : at + len(escape)] = escape
+            at += len(escape)
+            last = b
+        out[at:] = view[last:]
+    return out
 
 
 def parse_search(text: str) -> Answer:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 from ringcentral.platform import Platform
 
 from . import __version__
-from .answers import Malformed, decode, parse_search
+from .answers import Malformed, parse_search, take_text
 from .clock import Clock, SystemClock, http_date
 from .errors import shown_id
 from .events import UNREADABLE
@@ -185,9 +185,15 @@ class AuditTrailClient:
         ).response()
         date = response.headers.get("Date")
         self.server_date = date if isinstance(date, str) else None
+        # Memory: a page is held once at a time (body, then text, then records), not all three:
+        # requests' copy of the body is dropped once decoded (kept again only for a message).
+        holder = [response.content]
+        response._content = b""
+        text = take_text(holder)
         try:
-            answer = parse_search(decode(response.content))
+            answer = parse_search(text)
         except Malformed as malformed:
+            response._content = text.encode("utf-8", "surrogatepass")
             raise not_json(
                 response, "search", self.account, self.connection, str(malformed)
             ) from None
@@ -201,6 +207,7 @@ class AuditTrailClient:
             len(answer.records),
             answer.unreadable,
         )
+        del text
         for record in answer.records:
             marked = record.get(UNREADABLE)
             if isinstance(marked, dict):

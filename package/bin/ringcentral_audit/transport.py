@@ -15,6 +15,7 @@ state the exchange was in (connecting, TLS handshake, headers, body).
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from ringcentral.http import Client
 from ringcentral.http.api_response import ApiResponse
@@ -88,7 +90,7 @@ class SessionClient(Client):  # type: ignore[misc]
 
         def exchange() -> None:
             try:
-                outcome.append(session.send(request, **options))
+                outcome.append(_read_body(session.send(request, stream=True, **options)))
             except BaseException as error:  # noqa: BLE001 - handed to the caller below
                 outcome.append(error)
             finally:
@@ -119,6 +121,33 @@ class SessionClient(Client):  # type: ignore[misc]
 
     def close(self) -> None:
         self.session.close()
+
+
+def _read_body(response: requests.Response) -> requests.Response:
+    """The whole body read into one buffer, in the exchange's thread (so within its limit).
+
+    requests' own read (``stream=False``) gathers the body as 10 KB chunks and joins them: the
+    page is held twice, and the freed chunks stay in the process's heap, so a 50 MB page cost
+    100 MB more at its peak. Failures are translated as requests translates them.
+    """
+    try:
+        body = response.raw.read(decode_content=True)
+    except urllib3.exceptions.ProtocolError as error:
+        cut = error.args[1] if len(error.args) > 1 else None
+        if not isinstance(cut, http.client.IncompleteRead) or response.raw.chunked:
+            raise requests.exceptions.ChunkedEncodingError(error) from None
+        # Fewer bytes than Content-Length announced: requests' chunked reads return what came
+        # (and the answer is then judged malformed or truncated), so this does too.
+        body = cut.partial
+    except urllib3.exceptions.DecodeError as error:
+        raise requests.exceptions.ContentDecodingError(error) from None
+    except urllib3.exceptions.ReadTimeoutError as error:
+        raise requests.exceptions.ConnectionError(error) from None
+    except urllib3.exceptions.SSLError as error:
+        raise requests.exceptions.SSLError(error) from None
+    response._content = body or b""
+    response._content_consumed = True  # type: ignore[attr-defined]
+    return response
 
 
 class _Opened:
