@@ -13,8 +13,16 @@ Shape (version 2)::
                        "parts": null | [["...Z", "...Z"], ...],  # sub-windows still to read
                        "stats": {"requests": N, ...}},  # counters (absent in older ones)
      "per_page": N,                 # the page size the API accepted
-     "rate": null | {...}}          # the Heavy group's pacing: limit, window, penalty end,
-                                    # recent sends (see ratelimit.RateGate.export)
+     "rate": null | {...},          # the Heavy group's pacing: limit, window, penalty end,
+                                    # recent sends (see ratelimit.RateGate.export); only when
+                                    # no shared budget store is given (see budget.py)
+     "digests": {"<id>": N},        # content fingerprints of the ids in recent and window
+     "history": "[[id, ms, fp], ...]",  # the newest emitted ids (one JSON text, written once
+                                    # per window): what reconciliation and leaks are checked by
+     "days": {"<day start>": {"counted": N, "checked": ms}},  # reconciliation, per day
+     "pages_ignored": bool}         # RingCentral was seen to answer every page with the first
+
+The fields after ``rate`` were added without a new version: absent, they start empty.
 
 Version 1 (``{"version": 1, "cursor": ...}``), the unversioned ``{"cursor": ...}`` and a bare
 time string (what an admin may write to move an input's start by hand) migrate to version 2.
@@ -22,6 +30,7 @@ time string (what an admin may write to move an input's start by hand) migrate t
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -31,6 +40,9 @@ from .timeutil import format_time, parse_time
 
 VERSION = 2
 DEFAULT_PER_PAGE = 1000
+# The most emitted ids remembered for reconciliation: RingCentral holds at most 10,000 records,
+# so older ones could not be read again anyway.
+HISTORY_MAX = 12000
 
 
 @dataclass
@@ -56,6 +68,32 @@ class State:
     window: Optional[Window] = None
     per_page: int = DEFAULT_PER_PAGE
     rate: Optional[Dict[str, Any]] = None
+    digests: Dict[str, int] = field(default_factory=dict)
+    # key -> (event time, content fingerprint) of emitted records, newest HISTORY_MAX
+    history: Dict[str, Tuple[float, int]] = field(default_factory=dict)
+    days: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    pages_ignored: bool = False
+    _history_text: Optional[str] = field(default=None, compare=False, repr=False)
+
+    def remember(self, entries: Dict[str, Tuple[float, int]]) -> None:
+        """Add emitted ids to the history, keeping the newest HISTORY_MAX."""
+        if not entries:
+            return
+        self.history.update(entries)
+        if len(self.history) > HISTORY_MAX:
+            kept = sorted(self.history.items(), key=lambda kv: kv[1][0])[-HISTORY_MAX:]
+            self.history = dict(kept)
+        self._history_text = None
+
+    def history_text(self) -> str:
+        """The history as one JSON text, built again only after it changed (not per page)."""
+        if self._history_text is None:
+            self._history_text = json.dumps(
+                [[k, round(t * 1000), fp] for k, (t, fp) in self.history.items()],
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
+        return self._history_text
 
     def to_json(self) -> Dict[str, Any]:
         window = None
@@ -79,6 +117,10 @@ class State:
             "window": window,
             "per_page": self.per_page,
             "rate": self.rate,
+            "digests": self.digests,
+            "history": self.history_text(),
+            "days": self.days,
+            "pages_ignored": self.pages_ignored,
         }
 
 
@@ -225,4 +267,51 @@ def load_state(raw: Any) -> State:
         per_page=_count(raw.get("per_page"), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         # pacing only: a damaged one is dropped (RateGate.restore also checks each value)
         rate=rate if isinstance(rate, dict) else None,
+        digests=_digests(raw.get("digests")),
+        history=_history(raw.get("history")),
+        days=_days(raw.get("days")),
+        pages_ignored=raw.get("pages_ignored") is True,
     )
+
+
+# The fields below only save work or recover more: damaged, they are dropped, never fatal.
+
+
+def _digests(value: Any) -> Dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): v
+        for k, v in value.items()
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32
+    }
+
+
+def _history(value: Any) -> Dict[str, Tuple[float, int]]:
+    try:
+        rows = json.loads(value) if isinstance(value, str) else None
+    except (ValueError, RecursionError):
+        return {}
+    history: Dict[str, Tuple[float, int]] = {}
+    for row in rows if isinstance(rows, list) else ():
+        if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)):
+            continue
+        ms, fp = row[1], row[2]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (ms, fp)):
+            if 0 <= ms <= MAX_EPOCH * 1000 and 0 <= fp < 2**32:
+                history[row[0]] = (ms / 1000, fp)
+    return history
+
+
+def _days(value: Any) -> Dict[str, Dict[str, int]]:
+    if not isinstance(value, dict):
+        return {}
+    days: Dict[str, Dict[str, int]] = {}
+    for day, facts in value.items():
+        if parse_time(day) is not None and isinstance(facts, dict):
+            days[str(day)] = {
+                str(k): v
+                for k, v in facts.items()
+                if isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            }
+    return days
