@@ -11,21 +11,39 @@ the penalty's end plus its own random jitter, so they do not all start it again 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 import random
 from typing import Any, Dict, List, Optional, Tuple
 
 from .ports import BudgetStore, JsonDict
 from .ratelimit import MAX_RETRY_AFTER, SAFETY_SECONDS, RateGate
 
-JITTER_SECONDS = 10.0  # after a penalty, each input starts again within this many seconds
+JITTER_SHARE = 1 / 6  # after a penalty each input starts again within this share of the window
 RACE_WAIT = (0.2, 2.0)  # lost a reservation to another input: try again after this long
 
 
-def account_key(server_url: str, client_id: str, user: str) -> str:
-    """The budget's name: one per RingCentral user and app, without any secret in it."""
+def account_key(server_url: str, client_id: str, jwt: str) -> str:
+    """The budget's name: one per RingCentral user and app (the JWT's subject, else a digest of
+    the JWT), as a digest: no secret and no client ID in it."""
+    user = jwt_subject(jwt) or "jwt:" + hashlib.sha256(jwt.encode("utf-8")).hexdigest()
     text = "\n".join((server_url.rstrip("/").lower(), client_id, user))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def jwt_subject(jwt: str) -> Optional[str]:
+    """The ``sub`` claim of a JWT (the RingCentral user), read without verifying it."""
+    parts = jwt.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+        return None
+    sub = payload.get("sub") if isinstance(payload, dict) else None
+    return str(sub) if isinstance(sub, (str, int)) and not isinstance(sub, bool) else None
 
 
 class SharedGate(RateGate):
@@ -103,7 +121,7 @@ class SharedGate(RateGate):
         if blocked > now:
             if blocked > self._penalty_seen:  # a new penalty: a new place in the restart
                 self._penalty_seen = blocked
-                self._jitter = self._rng.uniform(0.0, JITTER_SECONDS)
+                self._jitter = self._rng.uniform(0.0, self.window * JITTER_SHARE)
             wait = max(wait, blocked - now + self._jitter)
         window = self.window + SAFETY_SECONDS
         if len(sends) >= self.limit:
@@ -120,7 +138,7 @@ class SharedGate(RateGate):
             self._sent.remove(now)
             self._reserved = None
             self._save(now)
-            return self._rng.uniform(*RACE_WAIT)
+            return self._rng.uniform(*RACE_WAIT) * self.window / 60
         return 0.0
 
     def sent(self, now: float) -> None:
