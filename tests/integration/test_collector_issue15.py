@@ -4,14 +4,17 @@ bounds, changed records, look-alike records, slow links, ignored page numbers, t
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 
 import pytest
+from ringcentral_audit.collector import Collector
 from ringcentral_audit.ports import MemoryStore
-from ringcentral_audit.settings import InputSettings
+from ringcentral_audit.settings import Connection, InputSettings
 from ringcentral_audit.timeutil import parse_time
 
-from tests.harness import ListSink, LogCapture, collect
+from tests.harness import ListSink, LogCapture, collect, make_client
+from tests.hostile import HostileFront
 from tests.standins.ringcentral import FakeClock, RingCentralStandIn, generate_history
 
 DAY = 86400.0
@@ -250,3 +253,91 @@ def test_identical_records_without_id_are_all_kept():
         logs.close()
     assert len(sink.ids) == 16 and len(set(sink.ids)) == 16
     assert "action=identical_records_without_id" in logs.text
+
+
+# ----- item 7: slow links, ignored page numbers ----------------------------------------------
+
+
+def test_a_page_that_cannot_arrive_in_time_is_asked_for_in_smaller_pages():
+    clock = FakeClock()
+    records = generate_history(1200, end=clock.now() - 3600, span_days=5, seed=91)
+    with RingCentralStandIn(records=records, clock=clock) as rc, HostileFront(rc.base_url) as front:
+        size = len(json.dumps(records[:1000]))
+        front.bandwidth["search"] = size / 3  # a full page needs 3 s; the allowance is 1.5 s
+        store, sink, logs = MemoryStore(), ListSink(), LogCapture()
+        connection = Connection(connect_timeout=0.5, read_timeout=0.5)
+        for _ in range(2):
+            client = make_client(
+                rc, clock, connection=connection, server_url=front.url, logger=logs.logger
+            )
+            try:
+                Collector(
+                    client,
+                    InputSettings("slow"),
+                    checkpoint=store,
+                    sink=sink,
+                    clock=clock,
+                    logger=logs.logger,
+                    stop=threading.Event(),
+                ).run()
+            finally:
+                client.close()
+            clock.advance(INTERVAL)
+        logs.close()
+    assert Counter(sink.ids) == Counter(r["id"] for r in records)
+    assert "action=page_size_reduced" in logs.text and "reason=too_slow" in logs.text
+    assert store.value["per_page"] < 1000
+
+
+def test_a_server_that_ignores_page_numbers_costs_a_few_searches_per_run_and_is_named():
+    clock = FakeClock()
+    records = generate_history(1200, end=clock.now() - 3600, span_days=5, seed=92)
+    with RingCentralStandIn(records=records, clock=clock) as rc:
+        rc.ignore_page = True
+
+        def no_paging(body, obj):
+            obj.pop("paging", None)
+            return obj
+
+        rc.hostile = no_paging
+        store, sink, logs = MemoryStore(), ListSink(), LogCapture()
+        collect(rc, clock, checkpoint=store, sink=sink, logger=logs.logger)
+        costs = []
+        for n in range(4):
+            clock.advance(INTERVAL)
+            rc.add_records(
+                generate_history(1200, end=clock.now() - 61, span_days=200 / DAY, seed=93 + n)
+            )
+            before = rc.count("search")
+            collect(rc, clock, checkpoint=store, sink=sink, logger=logs.logger)
+            costs.append(rc.count("search") - before)
+        logs.close()
+    print(f"\nignored page numbers: searches per busy run {costs}")
+    assert Counter(sink.ids) == Counter(r["id"] for r in rc.records)
+    assert logs.text.count("action=page_number_ignored") == 1
+    assert max(costs) <= 8
+
+
+# ----- item 8: messages that name what happened -----------------------------------------------
+
+
+def test_a_refused_refresh_and_a_first_401_are_named_as_what_they_are():
+    clock = FakeClock()
+    records = generate_history(10, end=clock.now() - 3600, span_days=1, seed=95)
+    with RingCentralStandIn(records=records, clock=clock) as rc:
+        store, tokens, logs = MemoryStore(), MemoryStore(), LogCapture()
+        collect(rc, clock, checkpoint=store, sink=ListSink(), tokens=tokens)
+        rc.expire_tokens()  # the cached access token is refused once: log in again
+        clock.advance(INTERVAL)
+        collect(rc, clock, checkpoint=store, sink=ListSink(), tokens=tokens, logger=logs.logger)
+        clock.advance(3500)  # the access token is due for a refresh, which is refused
+        rc.expire_refresh_tokens()
+        collect(rc, clock, checkpoint=store, sink=ListSink(), tokens=tokens, logger=logs.logger)
+        logs.close()
+    lines = logs.text.splitlines()
+    reauth = [line for line in lines if "action=reauthenticate" in line]
+    refresh = [line for line in lines if "action=token_refresh_failed" in line]
+    assert reauth and all("even after" not in line for line in reauth)
+    assert refresh and all(
+        "refresh token" in line and "JWT credential" not in line for line in refresh
+    )

@@ -185,8 +185,12 @@ class AuditTrailClient:
                 if reauthenticated:
                     raise unauthorized.error from None
                 reauthenticated = True
+                error = unauthorized.error
                 self.log.info(
-                    "action=reauthenticate %s reason=%r", self.context, unauthorized.error.message
+                    "action=reauthenticate %s reason=%r: logging in again",
+                    self.context,
+                    "RingCentral did not accept the access token (HTTP "
+                    f"{error.status or 401}{' ' + error.code if error.code else ''})",
                 )
                 self.tokens.forget_access_token()
 

@@ -29,7 +29,7 @@ from .paging import (
 )
 from .policy import AnswerTooSlow
 from .ports import CheckpointStore, EventSink
-from .reader import NEW_VERSIONS, Request, WindowReader
+from .reader import NEW_VERSIONS, SMALLER_PAGES, Request, WindowReader
 from .runrecord import RunRecord
 from .settings import InputSettings
 from .state import HISTORY_MAX, State, Window, load_state
@@ -266,7 +266,8 @@ class Collector:
             self.settings.exclude_action_ids,
         )
         try:
-            return self.client.search(body, shrinkable=True)
+            # an answer cut for slowness is asked for in smaller pages, down to the smallest
+            return self.client.search(body, shrinkable=request.per_page > SMALLER_PAGES[-1])
         except RequestRejected as error:
             if error.code != "CMN-101" or "perPage" not in error.message:
                 raise

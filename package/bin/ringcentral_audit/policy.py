@@ -86,10 +86,13 @@ class RequestPolicy:
                 try:
                     result = call()
                 except ApiException as error:
-                    raise classify(error, what, self.account, self.connection) from None
+                    failure = classify(error, what, self.account, self.connection)
+                    if shrinkable and _too_slow(error.__context__ or error.__cause__):
+                        raise AnswerTooSlow(getattr(failure, "error", failure)) from None
+                    raise failure from None
                 except requests.RequestException as error:
                     failure = transport_error(error, what, self.account, self.connection)
-                    if shrinkable and isinstance(error, WallClockExceeded) and not error.run_ended:
+                    if shrinkable and _too_slow(error):
                         raise AnswerTooSlow(getattr(failure, "error", failure)) from None
                     raise failure from None
             except RateLimited as limit:
@@ -150,3 +153,8 @@ class RequestPolicy:
     def observe(self, gate: RateGate) -> None:
         if self.http.last_response is not None:
             gate.observe(self.http.last_response.headers, self.clock.now())
+
+
+def _too_slow(error: Optional[BaseException]) -> bool:
+    """An exchange cut for taking longer than its allowance (not for the run's end)."""
+    return isinstance(error, WallClockExceeded) and not error.run_ended

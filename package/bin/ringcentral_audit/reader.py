@@ -87,6 +87,12 @@ class SameContent(NamedTuple):
     copies: int
 
 
+class PagesIgnored(NamedTuple):
+    """RingCentral answered a later page number with the first page again (noticed once)."""
+
+    requests: int
+
+
 class Split(NamedTuple):
     saw: int
     found: int
@@ -94,7 +100,7 @@ class Split(NamedTuple):
     round: int
 
 
-Note = Union[Conflict, NewVersion, NoTime, Outside, SameContent, Split]
+Note = Union[Conflict, NewVersion, NoTime, Outside, SameContent, PagesIgnored, Split]
 
 
 class Taken(NamedTuple):
@@ -134,6 +140,12 @@ class WindowReader:
         self.window = window
         self.budget = max_requests(state.per_page)
         self._copies: Dict[str, int] = {}  # id-less content -> copies in the current span
+        if state.pages_ignored and window.parts is None and not window.stats:
+            # page numbers are ignored: read by time slices that each fit one page from the
+            # start (a full slice is halved), never by page numbers
+            # (cut where the records already known from the overlap lie)
+            known = list(state.recent.values())
+            window.parts = split_by_seen(window.start, window.end, known, state.per_page)
 
     # ----- what to ask ---------------------------------------------------------------------
 
@@ -169,6 +181,9 @@ class WindowReader:
         facts = page_facts(w.page, self.state.per_page, len(records), new, paging)
         if ignored_page(facts):
             count(w.stats, IGNORED)
+            if not self.state.pages_ignored:
+                self.state.pages_ignored = True
+                notes.append(PagesIgnored(w.stats.get(REQUESTS, 0)))
         verdict = self._advance(facts, paging, notes)
         return Taken(events, notes, verdict)
 

@@ -12,7 +12,17 @@ from typing import Any, Dict, List, Optional
 from .coverage import data_loss_doc, reconcile_doc, window_doc
 from .paging import FOUND, REQUESTS, ROUNDS, deviations
 from .ports import EventSink
-from .reader import Conflict, NewVersion, Note, NoTime, Outside, SameContent, Split, seen_in
+from .reader import (
+    Conflict,
+    NewVersion,
+    Note,
+    NoTime,
+    Outside,
+    PagesIgnored,
+    SameContent,
+    Split,
+    seen_in,
+)
 from .settings import InputSettings
 from .state import Window
 from .timeutil import format_time
@@ -57,6 +67,8 @@ class RunRecord:
                 self.same_content(note)
             elif isinstance(note, Split):
                 self.split(note)
+            elif isinstance(note, PagesIgnored):
+                self.pages_ignored(note.requests)
 
     def conflict(self, note: Conflict) -> None:
         self.log.warning(
