@@ -8,7 +8,8 @@ for each run. This module only translates between Splunk and the library:
   from storage/passwords by solnlib's ConfManager), the proxy and log level
   (``ta_ringcentral_audit_settings``), all read through splunkd's REST API at ``server_uri``;
 * checkpoint: a KV store document (collection ``ta_ringcentral_audit_checkpoints``, key = input
-  name), never a file: nothing is written inside the app's folder;
+  name), never a file: nothing is written inside the app's folder; beside it (key = input name
+  + ``:history``) the ids emitted lately, saved once per window, for reconciliation;
 * request budget: the Heavy budget every input of one RingCentral user and app shares, one KV
   store document per input (collection ``ta_ringcentral_audit_budget``);
 * OAuth tokens: kept between runs in splunkd's secure storage (storage/passwords, realm
@@ -489,6 +490,8 @@ def run_input(
                 client,
                 input_settings,
                 checkpoint=KVStoreCheckpoint(session_key, address, name),
+                # input names are word characters only: this key is no input's
+                history=KVStoreCheckpoint(session_key, address, f"{name}:history"),
                 sink=sink,
                 clock=clock,
                 logger=logger,

@@ -111,7 +111,9 @@ def test_identical_records_without_id_are_each_kept():
 def test_a_record_known_from_an_earlier_window_is_not_emitted_when_sent_from_outside():
     early = record(1, START - 100)
     state = State()
-    state.remember({"r1": (START - 100, fingerprint(json.dumps(early, separators=(",", ":"))))})
+    state.history.remember(
+        [("r1", (START - 100, fingerprint(json.dumps(early, separators=(",", ":")))))]
+    )
     reader = WindowReader(state, Window(START, END))
     reader.next_request()
     taken = reader.take([early, record(2, START + 1)], {"totalFound": 1}, END)

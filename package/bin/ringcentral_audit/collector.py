@@ -20,6 +20,7 @@ from .client import AuditTrailClient, SearchPage, Stopped, page_body
 from .clock import Clock, ServerTime
 from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected
 from .events import AuditEvent
+from .history import HISTORY_MAX, History
 from .paging import (
     FOUND,
     RETENTION_MAX_RECORDS,
@@ -32,7 +33,7 @@ from .ports import CheckpointStore, EventSink
 from .reader import NEW_VERSIONS, SMALLER_PAGES, Request, WindowReader
 from .runrecord import RunRecord
 from .settings import InputSettings
-from .state import HISTORY_MAX, State, Window, load_state
+from .state import State, Window, load_history, load_state
 from .timeutil import format_time, parse_time
 from .windows import (
     DAY,
@@ -82,8 +83,12 @@ class Collector:
         clock: Optional[Clock] = None,
         logger: Optional[logging.Logger] = None,
         stop: Optional[threading.Event] = None,
+        history: Optional[CheckpointStore] = None,
     ) -> None:
         self.client = client
+        # the emitted ids' history in a document of its own, saved once per window instead of
+        # with every page (None: inside the checkpoint)
+        self.history = history
         self.settings = settings
         self.checkpoint = checkpoint
         self.sink = sink
@@ -159,6 +164,11 @@ class Collector:
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
             raise _store_failure("read", error, "is the KV store running?") from None
         state = load_state(raw)
+        if self.history is not None:
+            try:
+                state.history = load_history(self.history.load())
+            except Exception:  # noqa: BLE001 - only recovery and leak checks use it
+                state.history = History()
         configured = "" if self.settings.start is None else format_time(self.settings.start)
         if state.origin is None:
             state.origin = configured
@@ -166,6 +176,7 @@ class Collector:
             self.record.checkpoint_reset(state.origin, configured)
             # a new start, but the same API budget: keep the page size and the rate state
             state = State(origin=configured, per_page=state.per_page, rate=state.rate)
+            state.history.changed = True  # the old history goes too
         return state
 
     # ----- RingCentral's clock ------------------------------------------------------------
@@ -293,8 +304,11 @@ class Collector:
         self.record.deviations(window)
         self._check_retention(state, window)
         self.record.window_finished(window, outcome, gave_up)
-        digests = state.digests
-        state.remember({k: (t, digests.get(k, 0)) for k, t in window.ids.items()})
+        digests, before = state.digests, state.recent
+        # what the overlap read again is in the history already (changed ones are not)
+        state.history.remember(
+            (k, (t, digests.get(k, 0))) for k, t in window.ids.items() if k not in before
+        )
         horizon = recent_horizon(window, self.settings)
         recent = {k: v for k, v in state.recent.items() if v >= horizon}
         recent.update((k, v) for k, v in window.ids.items() if v >= horizon)
@@ -357,7 +371,7 @@ class Collector:
             return
         allowance = reconcile_allowance(state.days, now, self.settings)
         today = state.days.setdefault(format_time(day_of(now)), {})
-        oldest_known = min((t for t, _ in state.history.values()), default=None)
+        oldest_known = state.history.oldest()
         full = len(state.history) >= HISTORY_MAX
         for start, end in due:
             if self.stop.is_set() or allowance <= 0:
@@ -366,7 +380,7 @@ class Collector:
             before = facts.get("counted")
             counted = self._count(start, end)
             spent = 1
-            held = sum(1 for t, _ in state.history.values() if start <= t < end)
+            held = state.history.count(start, end)
             grew = counted is not None and before is not None and counted > before
             beyond = full and oldest_known is not None and start < oldest_known
             re_read = counted is not None and (counted > held or grew) and not beyond
@@ -405,7 +419,7 @@ class Collector:
     ) -> Tuple[int, int, int, str]:
         """Read a finished period again; (records indexed, new versions, requests, outcome)."""
         window = Window(start=start, end=end)
-        reader = WindowReader(state, window)
+        reader = WindowReader(state, window, deep=True)
         reader.budget = min(reader.budget, max(1, allowance - 1))
         recovered = 0
         verdict: Optional[str] = None
@@ -421,8 +435,8 @@ class Collector:
             verdict = taken.verdict
             emitted = {e.id for e in taken.events}
             digests = state.digests
-            state.remember(
-                {k: (t, digests.get(k, 0)) for k, t in window.ids.items() if k in emitted}
+            state.history.remember(
+                (k, (t, digests.get(k, 0))) for k, t in window.ids.items() if k in emitted
             )
             if emitted:
                 self._save(state)
@@ -447,7 +461,11 @@ class Collector:
         if not self.client.shared_budget:
             state.rate = self.client.heavy.export(self.clock.now())
         try:
-            self.checkpoint.save(state.to_json())
+            if self.history is not None and state.history.changed:
+                # first: ids in it were emitted already, so it may run ahead of the checkpoint
+                self.history.save({"version": 1, "history": state.history.to_json()})
+                state.history.changed = False
+            self.checkpoint.save(state.to_json(with_history=self.history is None))
         except AuditTrailError:
             raise
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way

@@ -135,9 +135,12 @@ def known_key(record: Any) -> Optional[str]:
 class WindowReader:
     """One window's reading: the requests it needs and what each answer adds."""
 
-    def __init__(self, state: State, window: Window) -> None:
+    def __init__(self, state: State, window: Window, deep: bool = False) -> None:
+        """``deep``: a finished period read again, where any record may be known from the
+        history; otherwise only one from outside the window may (a leaking bound)."""
         self.state = state
         self.window = window
+        self.deep = deep
         self.budget = max_requests(state.per_page)
         self._copies: Dict[str, int] = {}  # id-less content -> copies in the current span
         if state.pages_ignored and window.parts is None and not window.stats:
@@ -191,7 +194,8 @@ class WindowReader:
         self, records: List[Any], fallback: float, notes: List[Note]
     ) -> Tuple[List[AuditEvent], int]:
         w = self.window
-        ids, digests, stats, known = w.ids, self.state.digests, w.stats, self._known
+        ids, digests, stats = w.ids, self.state.digests, w.stats
+        known = self._known if self.deep else self._recent
         start, end = w.start, w.end
         fresh: List[AuditEvent] = []
         new_ids = 0
@@ -222,6 +226,8 @@ class WindowReader:
                 key = self._copy_key(key, notes)
             fp = fingerprint(event.data)
             earlier = None if key in ids else known(key)
+            if earlier is None and key not in ids and not start - MS <= event.time <= end + MS:
+                earlier = self.state.history.get(key)  # sent from outside: seen before?
             if key in ids or earlier is not None:
                 stored = digests.get(key) if earlier is None else earlier[1]
                 if stored is None or stored == fp:
@@ -264,6 +270,10 @@ class WindowReader:
             digests[key] = fp
             fresh.append(event._replace(id=key))
         return fresh, new_ids
+
+    def _recent(self, key: str) -> Optional[Tuple[float, Optional[int]]]:
+        t = self.state.recent.get(key)
+        return None if t is None else (t, self.state.digests.get(key))
 
     def _known(self, key: str) -> Optional[Tuple[float, Optional[int]]]:
         """(time, fingerprint) of a key an earlier window emitted; None for one never seen."""

@@ -17,8 +17,9 @@ Shape (version 2)::
                                     # recent sends (see ratelimit.RateGate.export); only when
                                     # no shared budget store is given (see budget.py)
      "digests": {"<id>": N},        # content fingerprints of the ids in recent and window
-     "history": "[[id, ms, fp], ...]",  # the newest emitted ids (one JSON text, written once
-                                    # per window): what reconciliation and leaks are checked by
+     "history": {"<day>": [N, "[[id, ms, fp], ...]"]},  # ids emitted lately, one JSON text
+                                    # per day (history.py); in a document of its own when the
+                                    # host gives one (saved once per window)
      "days": {"<day start>": {"counted": N, "checked": ms}},  # reconciliation, per day
      "pages_ignored": bool}         # RingCentral was seen to answer every page with the first
 
@@ -30,19 +31,16 @@ time string (what an admin may write to move an input's start by hand) migrate t
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import CheckpointError
+from .history import History, history_from
 from .timeutil import format_time, parse_time
 
 VERSION = 2
 DEFAULT_PER_PAGE = 1000
-# The most emitted ids remembered for reconciliation: RingCentral holds at most 10,000 records,
-# so older ones could not be read again anyway.
-HISTORY_MAX = 12000
 
 
 @dataclass
@@ -69,33 +67,11 @@ class State:
     per_page: int = DEFAULT_PER_PAGE
     rate: Optional[Dict[str, Any]] = None
     digests: Dict[str, int] = field(default_factory=dict)
-    # key -> (event time, content fingerprint) of emitted records, newest HISTORY_MAX
-    history: Dict[str, Tuple[float, int]] = field(default_factory=dict)
+    history: History = field(default_factory=History)  # emitted ids by day (history.py)
     days: Dict[str, Dict[str, int]] = field(default_factory=dict)
     pages_ignored: bool = False
-    _history_text: Optional[str] = field(default=None, compare=False, repr=False)
 
-    def remember(self, entries: Dict[str, Tuple[float, int]]) -> None:
-        """Add emitted ids to the history, keeping the newest HISTORY_MAX."""
-        if not entries:
-            return
-        self.history.update(entries)
-        if len(self.history) > HISTORY_MAX:
-            kept = sorted(self.history.items(), key=lambda kv: kv[1][0])[-HISTORY_MAX:]
-            self.history = dict(kept)
-        self._history_text = None
-
-    def history_text(self) -> str:
-        """The history as one JSON text, built again only after it changed (not per page)."""
-        if self._history_text is None:
-            self._history_text = json.dumps(
-                [[k, round(t * 1000), fp] for k, (t, fp) in self.history.items()],
-                separators=(",", ":"),
-                ensure_ascii=False,
-            )
-        return self._history_text
-
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self, with_history: bool = True) -> Dict[str, Any]:
         window = None
         if self.window is not None:
             w = self.window
@@ -118,7 +94,7 @@ class State:
             "per_page": self.per_page,
             "rate": self.rate,
             "digests": self.digests,
-            "history": self.history_text(),
+            "history": self.history.to_json() if with_history else None,
             "days": self.days,
             "pages_ignored": self.pages_ignored,
         }
@@ -268,7 +244,7 @@ def load_state(raw: Any) -> State:
         # pacing only: a damaged one is dropped (RateGate.restore also checks each value)
         rate=rate if isinstance(rate, dict) else None,
         digests=_digests(raw.get("digests")),
-        history=_history(raw.get("history")),
+        history=history_from(raw.get("history")),
         days=_days(raw.get("days")),
         pages_ignored=raw.get("pages_ignored") is True,
     )
@@ -287,20 +263,9 @@ def _digests(value: Any) -> Dict[str, int]:
     }
 
 
-def _history(value: Any) -> Dict[str, Tuple[float, int]]:
-    try:
-        rows = json.loads(value) if isinstance(value, str) else None
-    except (ValueError, RecursionError):
-        return {}
-    history: Dict[str, Tuple[float, int]] = {}
-    for row in rows if isinstance(rows, list) else ():
-        if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)):
-            continue
-        ms, fp = row[1], row[2]
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in (ms, fp)):
-            if 0 <= ms <= MAX_EPOCH * 1000 and 0 <= fp < 2**32:
-                history[row[0]] = (ms / 1000, fp)
-    return history
+def load_history(raw: Any) -> History:
+    """The history from its own document (see Collector's ``history``)."""
+    return history_from(raw.get("history")) if isinstance(raw, dict) else History()
 
 
 def _days(value: Any) -> Dict[str, Dict[str, int]]:

@@ -6,7 +6,6 @@ import re
 from datetime import datetime, timezone
 from typing import Optional
 
-
 _DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _OFFSET = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})?$")
 
