@@ -142,7 +142,7 @@ class WindowReader:
         self.window = window
         self.deep = deep
         self.budget = max_requests(state.per_page)
-        self._copies: Dict[str, int] = {}  # id-less content -> copies in the current span
+        self._copies: Dict[str, int] = {}  # id-less content -> copies in the current answer
         if state.pages_ignored and window.parts is None and not window.stats:
             # page numbers are ignored: read by time slices that each fit one page from the
             # start (a full slice is halved), never by page numbers
@@ -159,8 +159,6 @@ class WindowReader:
     def next_request(self) -> Request:
         w = self.window
         start, end = (w.start, w.end) if w.parts is None else w.parts[0]
-        if w.page == 1:
-            self._copies = {}
         return Request(start, end, w.page, self.state.per_page)
 
     def smaller_pages(self) -> Optional[int]:
@@ -179,6 +177,8 @@ class WindowReader:
         w = self.window
         count(w.stats, REQUESTS)
         notes: List[Note] = []
+        self._copies = {}  # look-alikes are counted within one answer: a page sent again, or
+        # a record repeated on every page, is not taken for more records
         events, new = self._identify(records, fallback_time, notes)
         count(w.stats, EMITTED, len(events))
         facts = page_facts(w.page, self.state.per_page, len(records), new, paging)
@@ -234,8 +234,9 @@ class WindowReader:
                     if earlier is None:
                         self._repeat()
                         continue
-                    new_ids += 1
-                    ids[key] = self._held(key, earlier[0], event, record, notes)
+                    new_ids += 1  # indexed by an earlier window (from outside this one: a
+                    t = earlier[0]  # leaking bound, which RingCentral's count includes too)
+                    ids[key] = t if start - MS <= t <= end + MS else end
                     count(stats, DUPLICATES)
                     continue
                 digest = hashlib.sha256(event.data.encode("utf-8", "surrogatepass")).hexdigest()
@@ -289,7 +290,7 @@ class WindowReader:
             self.window.stats[SHIFTED] = 1
 
     def _copy_key(self, key: str, notes: List[Note]) -> str:
-        """The k-th record of one span with this content and no id is kept as ``key#k``."""
+        """The k-th record of one answer with this content and no id is kept as ``key#k``."""
         copies = self._copies[key] = self._copies.get(key, 0) + 1
         if copies == 1:
             return key
