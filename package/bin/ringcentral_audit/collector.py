@@ -229,6 +229,8 @@ class Collector:
         if not beyond_server_time(window, now, self.settings):
             return False
         self.record.beyond_server_time(window.end, server_bound(now, self.settings))
+        digests = state.digests
+        state.history.remember((k, (t, digests.get(k, 0))) for k, t in window.ids.items())
         state.recent.update(window.ids)
         state.window = None
         return True
