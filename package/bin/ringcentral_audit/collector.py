@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from .client import AuditTrailClient, SearchPage, Stopped, page_body
 from .clock import Clock, ServerTime
 from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected
 from .events import AuditEvent
-from .history import HISTORY_MAX, History
+from .history import History
 from .paging import (
     FOUND,
     RETENTION_MAX_RECORDS,
@@ -30,22 +30,19 @@ from .paging import (
 )
 from .policy import AnswerTooSlow
 from .ports import CheckpointStore, EventSink
-from .reader import NEW_VERSIONS, SMALLER_PAGES, Request, WindowReader
+from .reader import SMALLER_PAGES, Request, WindowReader
+from .reconcile import Reconciliation
 from .runrecord import RunRecord
 from .settings import InputSettings
 from .state import State, Window, load_history, load_state
-from .timeutil import format_time, parse_time
+from .timeutil import format_time
 from .windows import (
-    DAY,
     DataLossWarning,
     Plan,
     beyond_server_time,
-    day_of,
     mark_read,
-    periods_to_reconcile,
     plan_window,
     recent_horizon,
-    reconcile_allowance,
     retention_needed_from,
     server_bound,
 )
@@ -362,100 +359,10 @@ class Collector:
         found = total_found(page.paging)
         return found is not None and found >= RETENTION_MAX_RECORDS
 
-    # ----- reconciliation of the past -----------------------------------------------------
+    # ----- reconciliation of the past (reconcile.py) ---------------------------------------
 
     def _reconcile(self, state: State) -> None:
-        """Count finished days again (one request each, once a day); re-read a day whose count
-        grew or exceeds what was emitted, indexing only what is new. Within its budget share."""
-        now = self._now()
-        due = periods_to_reconcile(state.days, state.cursor, now, self.settings)
-        if not due:
-            return
-        allowance = reconcile_allowance(state.days, now, self.settings)
-        today = state.days.setdefault(format_time(day_of(now)), {})
-        oldest_known = state.history.oldest()
-        full = len(state.history) >= HISTORY_MAX
-        for start, end in due:
-            if self.stop.is_set() or allowance <= 0:
-                break
-            facts = state.days.setdefault(format_time(day_of(start)), {})
-            before = facts.get("counted")
-            counted = self._count(start, end)
-            spent = 1
-            held = state.history.count(start, end)
-            grew = counted is not None and before is not None and counted > before
-            beyond = full and oldest_known is not None and start < oldest_known
-            re_read = counted is not None and (counted > held or grew) and not beyond
-            recovered = versions = 0
-            outcome = "unknown" if counted is None else "beyond_history" if beyond else "match"
-            if re_read:
-                recovered, versions, cost, outcome = self._re_read(state, start, end, allowance)
-                spent += cost
-            facts["counted"] = counted if counted is not None else facts.get("counted", 0)
-            facts["checked"] = round(now * 1000)
-            today["spent"] = today.get("spent", 0) + spent
-            allowance -= spent
-            self.report.reconciled += 1
-            self.report.recovered += recovered
-            self.record.reconciled(
-                start, end, before, counted, re_read, recovered, versions, outcome, spent
-            )
-            self._save(state)
-        self._prune_days(state, now)
-
-    def _count(self, start: float, end: float) -> Optional[int]:
-        body = page_body(
-            format_time(start),
-            format_time(end),
-            1,
-            1,
-            self.settings.action_ids,
-            self.settings.exclude_action_ids,
-        )
-        page = self.client.search(body)
-        self._observe(page)
-        return total_found(page.paging)
-
-    def _re_read(
-        self, state: State, start: float, end: float, allowance: int
-    ) -> Tuple[int, int, int, str]:
-        """Read a finished period again; (records indexed, new versions, requests, outcome)."""
-        window = Window(start=start, end=end)
-        reader = WindowReader(state, window, deep=True)
-        reader.budget = min(reader.budget, max(1, allowance - 1))
-        recovered = 0
-        verdict: Optional[str] = None
-        while verdict is None and not self.stop.is_set() and not reader.spent():
-            page = self._search(reader, reader.next_request())
-            if page is None:
-                continue
-            self._observe(page)
-            taken = reader.take(page.records, page.paging, self._now())
-            self._emit(taken.events)
-            self.record.notes(taken.notes, window)
-            recovered += len(taken.events)
-            verdict = taken.verdict
-            emitted = {e.id for e in taken.events}
-            digests = state.digests
-            state.history.remember(
-                (k, (t, digests.get(k, 0))) for k, t in window.ids.items() if k in emitted
-            )
-            if emitted:
-                self._save(state)
-        outcome = verdict or ("stopped" if self.stop.is_set() else "budget_spent")
-        for key in window.ids:  # the period's fingerprints now live in the history
-            if key not in state.recent:
-                state.digests.pop(key, None)
-        return (
-            recovered,
-            window.stats.get(NEW_VERSIONS, 0),
-            window.stats.get("requests", 0),
-            outcome,
-        )
-
-    def _prune_days(self, state: State, now: float) -> None:
-        keep = now - (self.settings.reconcile_days + 2) * DAY
-        state.days = {k: v for k, v in state.days.items() if (parse_time(k) or 0.0) >= keep}
+        Reconciliation(self, state).run()
 
     # ----- persistence and reporting ------------------------------------------------------
 
