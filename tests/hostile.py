@@ -34,6 +34,8 @@ class HostileFront:
         # endpoint -> seconds between bytes; "headers" in trickle_from: from the status line on
         self.trickle: dict = {}
         self.trickle_from = "body"
+        # endpoint -> bytes per second: a slow link (the answer arrives in 8 KiB steps)
+        self.bandwidth: dict = {}
         # endpoint -> (status, content type, body) answered instead of forwarding
         self.replace: dict = {}
         # search answers pass through this (bytes -> bytes) when set
@@ -95,7 +97,15 @@ class HostileFront:
         handler.close_connection = True
         data = head.encode("latin-1") + payload
         interval = self.trickle.get(endpoint)
+        rate = self.bandwidth.get(endpoint)
         try:
+            if rate is not None:
+                for i in range(0, len(data), 8192):
+                    if self._stop.wait(8192 / rate):
+                        return
+                    handler.wfile.write(data[i : i + 8192])
+                    handler.wfile.flush()
+                return
             if interval is None:
                 handler.wfile.write(data)
                 handler.wfile.flush()

@@ -8,7 +8,10 @@ for each run. This module only translates between Splunk and the library:
   from storage/passwords by solnlib's ConfManager), the proxy and log level
   (``ta_ringcentral_audit_settings``), all read through splunkd's REST API at ``server_uri``;
 * checkpoint: a KV store document (collection ``ta_ringcentral_audit_checkpoints``, key = input
-  name), never a file: nothing is written inside the app's folder;
+  name), never a file: nothing is written inside the app's folder; beside it (key = input name
+  + ``:history``) the ids emitted lately, saved once per window, for reconciliation;
+* request budget: the Heavy budget every input of one RingCentral user and app shares, one KV
+  store document per input (collection ``ta_ringcentral_audit_budget``);
 * OAuth tokens: kept between runs in splunkd's secure storage (storage/passwords, realm
   ``TA-ringcentral-audit#token_cache``, user = account name);
 * events: per audit record the XML of one ``splunklib.modularinput.Event`` (written a page at a
@@ -30,6 +33,7 @@ import threading
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
+from ringcentral_audit.budget import account_key
 from ringcentral_audit.client import AuditTrailClient
 from ringcentral_audit.clock import SystemClock
 from ringcentral_audit.collector import Collector
@@ -77,6 +81,7 @@ ACCOUNT_REALM = f"__REST_CREDENTIAL__#{APP_NAME}#configs/conf-{ACCOUNT_CONF}"
 SETTINGS_REALM = f"__REST_CREDENTIAL__#{APP_NAME}#configs/conf-{SETTINGS_CONF}"
 TOKEN_REALM = f"{APP_NAME}#token_cache"
 CHECKPOINT_COLLECTION = "ta_ringcentral_audit_checkpoints"
+BUDGET_COLLECTION = "ta_ringcentral_audit_budget"
 LOGGER_NAME = "ta_ringcentral_audit_ringcentral_audit_trail"
 # UCC's monitoring dashboard reads events_ingested from files named like the app id (with
 # hyphens); every other line stays in LOGGER_NAME's file, where admins look.
@@ -164,6 +169,45 @@ class KVStoreCheckpoint:
 
     def save(self, state: Dict[str, Any]) -> None:
         self._checkpointer().update(self.key, state)
+
+
+class KVStoreBudget:
+    """BudgetStore: the Heavy request budget shared by every input of one RingCentral user and
+    app, one KV store document per input (key = account digest + input name, field ``account``
+    = the digest) in collection ``ta_ringcentral_audit_budget``; each input writes only its own."""
+
+    def __init__(
+        self, session_key: str, address: Mapping[str, Any], account: str, input_name: str
+    ) -> None:
+        self._session_key = session_key
+        self._address = dict(address)
+        self.account = account
+        self.key = f"{account}:{input_name}"
+        self._store: Optional[KVStoreCheckpointer] = None
+
+    def _checkpointer(self) -> KVStoreCheckpointer:
+        if self._store is None:
+            self._store = KVStoreCheckpointer(
+                BUDGET_COLLECTION, self._session_key, APP_NAME, **self._address
+            )
+        return self._store
+
+    def load_all(self) -> List[Dict[str, Any]]:
+        # solnlib's checkpointer reads by key only: its collection's query finds the account's
+        data = self._checkpointer()._collection_data
+        docs = []
+        for row in data.query(query=json.dumps({"account": self.account})):
+            try:
+                doc = json.loads(row.get("state") or "null")
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(doc, dict):
+                docs.append(doc)
+        return docs
+
+    def save(self, doc: Dict[str, Any]) -> None:
+        data = self._checkpointer()._collection_data
+        data.batch_save({"_key": self.key, "account": self.account, "state": json.dumps(doc)})
 
 
 class SecureTokenStore:
@@ -557,12 +601,21 @@ def run_input(
             tokens=SecureTokenStore(session_key, address, account_name),
             clock=clock,
             logger=logger,
+            budget=KVStoreBudget(
+                session_key,
+                address,
+                account_key(account.server_url, account.client_id, account.jwt),
+                name,
+            ),
+            member=name,
         )
         try:
             Collector(
                 client,
                 input_settings,
                 checkpoint=KVStoreCheckpoint(session_key, address, name),
+                # input names are word characters only: this key is no input's
+                history=KVStoreCheckpoint(session_key, address, f"{name}:history"),
                 sink=sink,
                 clock=clock,
                 logger=logger,

@@ -30,6 +30,8 @@ WINDOW_FIELDS = {
     "duplicates",
     "requests",
     "outcome",
+    "action_ids",  # the input's filters (issue 15): what the counts were taken under
+    "exclude_action_ids",
 }
 
 

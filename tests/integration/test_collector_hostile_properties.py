@@ -22,13 +22,15 @@ from collections import Counter
 
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from ringcentral_audit.budget import SharedGate
+from ringcentral_audit.collector import Collector
 from ringcentral_audit.errors import AuditTrailError
 from ringcentral_audit.paging import max_requests
-from ringcentral_audit.ports import MemoryStore
+from ringcentral_audit.ports import MemoryBudget, MemoryStore
 from ringcentral_audit.settings import InputSettings
 from ringcentral_audit.timeutil import parse_time
 
-from tests.harness import Crash, DyingStore, ListSink, LogCapture, collect
+from tests.harness import Crash, DyingStore, ListSink, LogCapture, collect, make_client
 from tests.standins.ringcentral import (
     FakeClock,
     RingCentralStandIn,
@@ -312,3 +314,158 @@ def test_a_hostile_ringcentral_never_makes_collection_lose_repeat_or_hang(
     assert len(named) == len(unreconciled)
     if any(k.startswith("stray-") for k in counts):
         assert "action=record_outside_window" in logs.text or "record_without_time" in logs.text
+
+
+# ----- issue 15: several inputs on one app, filters at the cap, empty answers, changes --------
+
+ACTIONS = ("LOGIN_SUCCESSFULLY", "CHANGE_USER_INFO", "CHANGE_USER_ROLE")
+LOSS_REASONS = ("retention_cap", "unreconciled", "history_clamped", "checkpoint_expired")
+HOURLY = 3600.0
+
+world_tick = st.fixed_dictionaries(
+    {
+        "fresh": st.integers(0, 3000),
+        "gap": st.sampled_from([INTERVAL, INTERVAL, 65 * 60.0]),  # an outage before the run
+        "empty_for": st.one_of(st.none(), st.integers(0, 2)),  # that input's run sees no records
+        "change": st.booleans(),  # RingCentral changes one record it holds
+    }
+)
+
+
+def wanted_by(input_filter):
+    kind, action = input_filter
+    if kind == "only":
+        return lambda r: r.get("actionId") == action
+    if kind == "except":
+        return lambda r: r.get("actionId") != action
+    return lambda r: True
+
+
+def settings_for(n, input_filter, start):
+    kind, action = input_filter
+    return InputSettings(
+        name=f"in{n}",
+        lag=LAG,
+        overlap=OVERLAP,
+        start=start,
+        max_run_seconds=MAX_RUN,
+        action_ids=(action,) if kind == "only" else (),
+        exclude_action_ids=(action,) if kind == "except" else (),
+    )
+
+
+@settings(
+    max_examples=12,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    backlog=st.integers(0, 14000),
+    filters=st.lists(
+        st.tuples(st.sampled_from(["none", "only", "except"]), st.sampled_from(ACTIONS)),
+        min_size=1,
+        max_size=3,
+    ),
+    order=st.sampled_from(["newest", "oldest", "shuffled"]),
+    seed=st.integers(0, 2**16),
+    ticks=st.lists(world_tick, min_size=1, max_size=4),
+)
+def test_inputs_sharing_one_app_lose_nothing_without_a_word(backlog, filters, order, seed, ticks):
+    clock = FakeClock()
+    start = clock.now() - 30 * DAY
+    records = generate_history(backlog, end=clock.now() - 3600, span_days=29, seed=seed)
+    board = MemoryBudget()
+    inputs = [settings_for(n, f, start) for n, f in enumerate(filters)]
+    stores = [MemoryStore() for _ in inputs]
+    sinks = [ListSink() for _ in inputs]
+    tokens = MemoryStore()
+    held, changed, limited = set(), Counter(), [0]
+    empty_now = [None]
+    changes = {}
+
+    with RingCentralStandIn(records=records, clock=clock, order=order, seed=seed) as rc:
+        held |= {r["id"] for r in rc.retrievable_records()}
+
+        def hostile(body, obj):
+            if empty_now[0] is not None:
+                return {"records": []}
+            for record in obj["records"]:
+                if record.get("id") in changes:
+                    record["details"] = changes[record["id"]]
+            return obj
+
+        rc.hostile = hostile
+
+        def run(n):
+            client = make_client(rc, clock, tokens=tokens, attempts=6)
+            client.policy.heavy = SharedGate(board.member(inputs[n].name), inputs[n].name)
+            began, searches = clock.now(), rc.count("search")
+            try:
+                Collector(
+                    client,
+                    inputs[n],
+                    checkpoint=stores[n],
+                    sink=sinks[n],
+                    clock=clock,
+                    stop=threading.Event(),
+                ).run()
+            except AuditTrailError:
+                pass
+            finally:
+                limited[0] += client.stats.rate_limited
+                client.close()
+            assert clock.now() - began <= MAX_RUN + 120  # every run ends in bounded time
+            assert rc.count("search") - searches <= 3 * max_requests(1000) + 4 + 200
+
+        for n in range(len(inputs)):
+            run(n)
+        for t, step in enumerate(ticks):
+            clock.advance(step["gap"])
+            if step["fresh"]:
+                rc.add_records(
+                    generate_history(
+                        step["fresh"],
+                        end=clock.now() - 1,
+                        span_days=(step["gap"] - 2) / DAY,
+                        seed=10**6 + seed * 100 + t,
+                    )
+                )
+            held |= {r["id"] for r in rc.retrievable_records()}
+            if step["change"]:
+                retained = rc.retrievable_records()
+                if retained:
+                    rid = retained[(seed + t) % len(retained)]["id"]
+                    changes[rid] = {"role": f"Super Admin {t}"}
+                    changed[rid] += 1
+            for n in range(len(inputs)):
+                empty_now[0] = step["empty_for"] if step["empty_for"] == n else None
+                run(n)
+            empty_now[0] = None
+        for _ in range(int(2.5 * DAY / HOURLY)):  # the world behaves: a reconciliation cycle
+            clock.advance(HOURLY)
+            for n in range(len(inputs)):
+                run(n)
+        final = {r["id"]: r for r in rc.records}
+
+    assert limited[0] <= len(inputs)  # the shared budget: no lock-out, at most one 429 each
+    for n, (spec, sink) in enumerate(zip(filters, sinks)):
+        wanted = wanted_by(spec)
+        named = [
+            (parse_time(d["loss_start"]) or 0.0, parse_time(d["loss_end"]))
+            for d in sink.collection
+            if d["kind"] == "data_loss" and d["reason"] in LOSS_REASONS
+        ]
+        keys = Counter(sink.ids)
+        base = Counter(k.split("~", 1)[0] for k in keys if "~" in k)
+        for rid in held:
+            record = final[rid]
+            if not wanted(record) or parse_time(record["eventTime"]) < start:
+                continue
+            if keys[rid] == 0:
+                when = parse_time(record["eventTime"])
+                assert any(a <= when <= b for a, b in named), (n, spec, record["eventTime"])
+            else:
+                assert keys[rid] == 1, (n, rid)
+                assert base[rid] <= changed[rid], (n, rid)
+        assert stores[n].value["window"] is None  # caught up

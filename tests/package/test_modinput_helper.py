@@ -93,6 +93,21 @@ def test_kvstore_checkpoint_round_trip(splunkd):
     assert store.load() == {"cursor": "2026-06-02"}
 
 
+def test_kvstore_budget_shares_each_inputs_document_within_one_account_only(splunkd):
+    where = address(splunkd)
+    north = helper.KVStoreBudget(splunkd.session_key, where, "acct1", "north")
+    south = helper.KVStoreBudget(splunkd.session_key, where, "acct1", "south")
+    other = helper.KVStoreBudget(splunkd.session_key, where, "acct2", "west")
+    north.save({"member": "north", "sent": [1]})
+    south.save({"member": "south", "sent": [2]})
+    other.save({"member": "west", "sent": [3]})
+    assert sorted(d["member"] for d in north.load_all()) == ["north", "south"]
+    assert [d["member"] for d in other.load_all()] == ["west"]
+    north.save({"member": "north", "sent": [4]})  # its own document, replaced
+    docs = splunkd.kv_documents(helper.BUDGET_COLLECTION)
+    assert json.loads(docs["acct1:north"]["state"])["sent"] == [4] and len(docs) == 3
+
+
 def test_kvstore_checkpoint_is_created_lazily(splunkd):
     helper.KVStoreCheckpoint(splunkd.session_key, address(splunkd), "prod")
     assert splunkd.requests == []  # no call before the collector asks for the checkpoint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from ringcentral_audit.paging import (
     MAX_ROUNDS,
@@ -76,6 +76,7 @@ def test_halving_always_shrinks_and_covers(start, length, found):
     times=st.lists(st.integers(0, 10**6), max_size=3000),
     per_page=st.sampled_from([1000, 100, 10]),
 )
+@example(times=[1] * 11 + [2], per_page=10)  # found by it: cuts lost at repeated times
 def test_sub_windows_cover_the_window_and_hold_less_than_a_page_of_what_was_seen(times, per_page):
     start, end = 0.0, 1000.0
     seen = [t / 1000 for t in times]

@@ -97,3 +97,31 @@ def test_a_cursor_ahead_of_our_clock_but_not_ringcentrals_waits_and_is_not_repai
     """Our clock is an hour behind: the cursor RingCentral's clock set is not in the future."""
     plan = plan_window(State(cursor=NOW - 60), settings(), NOW - 3600, NOW)
     assert plan.window is None and plan.warnings == [] and plan.repaired is None
+
+
+# ----- reconciliation of the past (issue 15) -----------------------------------------------------
+
+
+def test_only_days_this_checkpoint_read_a_day_ago_or_more_are_due_newest_first():
+    from ringcentral_audit.timeutil import format_time
+    from ringcentral_audit.windows import DAY as ONE_DAY
+    from ringcentral_audit.windows import day_of, periods_to_reconcile
+
+    today = day_of(NOW)
+    days = {
+        format_time(today - 2 * ONE_DAY): {"checked": round((NOW - 2 * DAY) * 1000)},
+        format_time(today - 3 * ONE_DAY): {"checked": round((NOW - 3600) * 1000)},  # recent
+        format_time(today - 30 * ONE_DAY): {"checked": 0},  # beyond reconcile_days
+    }
+    due = periods_to_reconcile(days, NOW - 300, NOW, settings(reconcile_days=7))
+    assert due == [(today - 2 * DAY, today - DAY)]
+    assert periods_to_reconcile(days, NOW - 300, NOW, settings(reconcile_days=0)) == []
+
+
+def test_reconciliation_spends_at_most_its_share_of_the_day():
+    from ringcentral_audit.timeutil import format_time
+    from ringcentral_audit.windows import day_of, reconcile_allowance
+
+    days = {format_time(day_of(NOW)): {"spent": 100}}
+    assert reconcile_allowance(days, NOW, settings(reconcile_budget_percent=1)) == 44
+    assert reconcile_allowance({}, NOW, settings(reconcile_budget_percent=10)) == 1440

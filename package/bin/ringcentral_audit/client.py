@@ -18,12 +18,13 @@ from ringcentral.platform import Platform
 
 from . import __version__
 from .answers import Malformed, parse_search, take_text
+from .budget import SharedGate
 from .clock import Clock, SystemClock, http_date
 from .errors import shown_id
 from .events import UNREADABLE
 from .httperrors import Stopped, Unauthorized, not_json
 from .policy import ClientStats, RequestPolicy
-from .ports import JsonDict, TokenStore
+from .ports import BudgetStore, JsonDict, TokenStore
 from .ratelimit import RateGate
 from .retry import Backoff
 from .settings import Account, Connection
@@ -68,6 +69,8 @@ class AuditTrailClient:
         logger: Optional[logging.Logger] = None,
         backoff: Optional[Backoff] = None,
         max_rate_limited: int = 5,
+        budget: Optional[BudgetStore] = None,
+        member: str = "",
     ) -> None:
         self.account = account
         self.connection = connection or Connection()
@@ -89,6 +92,8 @@ class AuditTrailClient:
             "TA-ringcentral-audit",
             __version__,
         )
+        if budget is not None:  # the Heavy budget shared with the account's other inputs
+            self.policy.heavy = SharedGate(budget, member or "input")
         self.tokens = TokenKeeper(account, self._platform, self.policy, tokens)
         self.server_date: Optional[str] = None  # Date header of the latest search answer
 
@@ -113,6 +118,11 @@ class AuditTrailClient:
     @property
     def heavy(self) -> RateGate:
         return self.policy.heavy
+
+    @property
+    def shared_budget(self) -> bool:
+        """Whether the Heavy budget is shared through a BudgetStore (else kept per input)."""
+        return isinstance(self.policy.heavy, SharedGate)
 
     @property
     def auth_gate(self) -> RateGate:
@@ -162,19 +172,26 @@ class AuditTrailClient:
 
     # ----- search -------------------------------------------------------------------------
 
-    def search(self, body: JsonDict) -> SearchPage:
-        """One page of audit records; retries what may pass, raises AuditTrailError otherwise."""
+    def search(self, body: JsonDict, shrinkable: bool = False) -> SearchPage:
+        """One page of audit records; retries what may pass, raises AuditTrailError otherwise
+        (and AnswerTooSlow for a ``shrinkable`` search whose answer was cut for slowness)."""
         reauthenticated = False
         while True:
             self.tokens.ensure()
             try:
-                return self.policy.run(lambda: self._search_once(body), "search", self.heavy)
+                return self.policy.run(
+                    lambda: self._search_once(body), "search", self.heavy, shrinkable
+                )
             except Unauthorized as unauthorized:
                 if reauthenticated:
                     raise unauthorized.error from None
                 reauthenticated = True
+                error = unauthorized.error
                 self.log.info(
-                    "action=reauthenticate %s reason=%r", self.context, unauthorized.error.message
+                    "action=reauthenticate %s reason=%r: logging in again",
+                    self.context,
+                    "RingCentral did not accept the access token (HTTP "
+                    f"{error.status or 401}{' ' + error.code if error.code else ''})",
                 )
                 self.tokens.forget_access_token()
 

@@ -1,61 +1,52 @@
-"""Collect every audit record exactly once: frozen windows, de-duplication by id, a checkpoint per page.
+"""Collect every audit record exactly once: load, plan, search, emit, save.
 
 A run resumes an unfinished window where it stopped, else plans ``[cursor - overlap, now - lag)``
-(``now`` being the earlier of our clock and RingCentral's) and reads it page by page. Each page's
-new records go to the sink, then the checkpoint is saved: a crash repeats at most that page, a
-stop between pages repeats nothing. When to stop paging, whether a window is finished and whether
-something may be lost are decided in :mod:`paging` from what RingCentral answered; this module
-does the I/O around those decisions. Nothing assumes the order of records.
+(``now`` being the earlier of our clock and RingCentral's, see windows.py) and reads it page by
+page. Each page's new records go to the sink, then the checkpoint is saved: a crash repeats at
+most that page, a stop between pages repeats nothing. What to ask next and what an answer means
+are decided by the window reader (reader.py); what is said about it, by the run record
+(runrecord.py). After the fresh window, finished days are counted again and re-read when their
+count grew (reconciliation of the past, within its share of the request budget).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional
 
 from .client import AuditTrailClient, SearchPage, Stopped, page_body
-from .clock import SKEW_TOLERANCE, Clock, ServerTime
-from .coverage import data_loss_doc, window_doc
-from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected, shown_id
-from .events import AuditEvent, to_event
+from .clock import Clock, ServerTime
+from .errors import SECRETS, AuditTrailError, CheckpointError, RequestRejected
+from .events import AuditEvent
+from .history import History
 from .paging import (
-    CONFLICTS,
-    DUPLICATES,
-    EMITTED,
     FOUND,
-    IGNORED,
-    OUTSIDE,
-    REQUESTS,
     RETENTION_MAX_RECORDS,
-    ROUND_SEEN,
-    ROUNDS,
-    SHIFTED,
-    PageFacts,
-    after_pass,
-    count,
-    deviations,
-    halve,
-    held_time,
-    identity,
-    ignored_page,
-    max_requests,
-    page_facts,
     retention_check,
     retention_loss,
-    span_done,
-    split_by_seen,
     total_found,
 )
+from .policy import AnswerTooSlow
 from .ports import CheckpointStore, EventSink
+from .reader import SMALLER_PAGES, Request, WindowReader
+from .reconcile import Reconciliation
+from .runrecord import RunRecord
 from .settings import InputSettings
-from .state import State, Window, load_state
+from .state import State, Window, load_history, load_state
 from .timeutil import format_time
-from .windows import DataLossWarning, Plan, plan_window
+from .windows import (
+    DataLossWarning,
+    Plan,
+    beyond_server_time,
+    mark_read,
+    plan_window,
+    recent_horizon,
+    retention_needed_from,
+    server_bound,
+)
 
-SMALLER_PAGES = (500, 200, 100)  # if the API refuses perPage=1000
 FINISHED, STOPPED, REPLAN = "finished", "stopped", "replan"
 
 
@@ -74,6 +65,8 @@ class RunReport:
     clock_ahead_s: Optional[float] = None  # our clock minus RingCentral's, when beyond threshold
     warnings: List[DataLossWarning] = field(default_factory=list)
     error: Optional[AuditTrailError] = None
+    reconciled: int = 0  # periods counted again this run
+    recovered: int = 0  # records indexed by reconciliation
 
 
 class Collector:
@@ -87,8 +80,12 @@ class Collector:
         clock: Optional[Clock] = None,
         logger: Optional[logging.Logger] = None,
         stop: Optional[threading.Event] = None,
+        history: Optional[CheckpointStore] = None,
     ) -> None:
         self.client = client
+        # the emitted ids' history in a document of its own, saved once per window instead of
+        # with every page (None: inside the checkpoint)
+        self.history = history
         self.settings = settings
         self.checkpoint = checkpoint
         self.sink = sink
@@ -97,39 +94,37 @@ class Collector:
         self.stop = stop or getattr(self.clock, "stop", None) or threading.Event()
         self.report = RunReport()
         self.server = ServerTime()
-        self._ctx = f"input={_quote(settings.name)}"
-        self._started = 0.0
-        self._digests: Dict[str, str] = {}
+        self.record = RunRecord(settings, self.log, sink)
 
     # ----- a run --------------------------------------------------------------------------
 
     def run(self) -> RunReport:
         """Collect until caught up, stopped or out of time; raises AuditTrailError on failure."""
-        started = self._started = self.clock.now()
+        started = self.clock.now()
         self.client.deadline = started + self.settings.max_run_seconds
-        self.client.context = self._ctx
+        self.client.context = self.record.ctx
         report = self.report = RunReport()
+        self.record = RunRecord(self.settings, self.log, self.sink)
+        self.record.started = started
+        report.warnings = self.record.warnings
         self.server = ServerTime()
-        self._digests = {}
         state: Optional[State] = None
         try:
             state = self._load()
-            self.client.heavy.restore(state.rate)
+            if not self.client.shared_budget:
+                self.client.heavy.restore(state.rate)
             self._collect(state)
+            if not self.stop.is_set() and state.window is None:
+                self._reconcile(state)
             if self.stop.is_set():
                 report.status = "stopped"
         except Stopped as stopped:
             report.status = "stopped"
-            self.log.info("action=collection_stopped %s reason=%r", self._ctx, str(stopped))
+            self.record.stopped(str(stopped))
         except AuditTrailError as error:
             report.status = "error"
             report.error = error
-            self.log.error(
-                "action=collection_error %s error_kind=%s message=%s",
-                self._ctx,
-                error.kind,
-                _quote(error.message),
-            )
+            self.record.error(error.kind, error.message)
         # Not in a finally: after a crash (BaseException) nothing more may be written.
         if state is not None:
             self._save_penalty(state)
@@ -166,19 +161,19 @@ class Collector:
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
             raise _store_failure("read", error, "is the KV store running?") from None
         state = load_state(raw)
+        if self.history is not None:
+            try:
+                state.history = load_history(self.history.load())
+            except Exception:  # noqa: BLE001 - only recovery and leak checks use it
+                state.history = History()
         configured = "" if self.settings.start is None else format_time(self.settings.start)
         if state.origin is None:
             state.origin = configured
         elif state.origin != configured:
-            self.log.warning(
-                "action=checkpoint_reset %s reason=start_date_changed old=%s new=%s: collection "
-                "starts again from the new start date",
-                self._ctx,
-                state.origin or "all",
-                configured or "all",
-            )
+            self.record.checkpoint_reset(state.origin, configured)
             # a new start, but the same API budget: keep the page size and the rate state
             state = State(origin=configured, per_page=state.per_page, rate=state.rate)
+            state.history.changed = True  # the old history goes too
         return state
 
     # ----- RingCentral's clock ------------------------------------------------------------
@@ -193,16 +188,11 @@ class Collector:
             self._ask_server_time()
             plan = self._plan(state)
         if plan.repaired is not None:
-            self.log.warning(
-                "action=cursor_repaired %s cursor=%s server_time=%s window_start=%s: the "
-                "checkpoint's cursor was ahead of RingCentral's clock",
-                self._ctx,
-                format_time(plan.repaired),
-                format_time(self._now()),
-                "" if plan.window is None else format_time(plan.window.start),
+            self.record.cursor_repaired(
+                plan.repaired, self._now(), None if plan.window is None else plan.window.start
             )
         for warning in plan.warnings:
-            self._warn(warning)
+            self.record.warn(warning)
         if plan.window is None:
             return False
         state.window = plan.window
@@ -227,27 +217,17 @@ class Collector:
         ahead = self.server.skew()
         if ahead is not None and self.report.clock_ahead_s is None:
             self.report.clock_ahead_s = round(ahead, 3)
-            self.log.warning(
-                "action=clock_skew %s ahead_s=%.3f: this machine's clock is %s RingCentral's by "
-                "%.0f s; windows end by RingCentral's clock. Check the machine's time sync (NTP).",
-                self._ctx,
-                ahead,
-                "ahead of" if ahead > 0 else "behind",
-                abs(ahead),
-            )
+            self.record.clock_skew(ahead)
 
     def _beyond_server_time(self, state: State, window: Window) -> bool:
         """Whether ``window`` ends after RingCentral's now - lag; then it is given up (its ids
         stay remembered as emitted) so that it can be planned again by RingCentral's clock."""
-        bound = self._now() - self.settings.lag
-        if window.end <= bound + SKEW_TOLERANCE:
+        now = self._now()
+        if not beyond_server_time(window, now, self.settings):
             return False
-        self.log.warning(
-            "action=window_beyond_server_time %s window_end=%s server_bound=%s: planned again",
-            self._ctx,
-            format_time(window.end),
-            format_time(bound),
-        )
+        self.record.beyond_server_time(window.end, server_bound(now, self.settings))
+        digests = state.digests
+        state.history.remember((k, (t, digests.get(k, 0))) for k, t in window.ids.items())
         state.recent.update(window.ids)
         state.window = None
         return True
@@ -262,231 +242,112 @@ class Collector:
         read the window again as sub-windows cut at the seen records' times, each small enough
         for one page; a sub-window that still fills a page is halved. Requests are bounded.
         """
-        budget = max_requests(state.per_page)
+        reader = WindowReader(state, window)
         while True:
             if self.stop.is_set():
                 return STOPPED
-            if window.stats.get(REQUESTS, 0) >= budget:
+            if reader.spent():
                 self._finish(state, window, "unreconciled", gave_up=True)
                 self._save(state)
                 return FINISHED
-            span = (window.start, window.end) if window.parts is None else window.parts[0]
-            page = self._search(state, window, span)
+            page = self._search(reader, reader.next_request())
             if page is None:
                 continue  # page size reduced: this span starts again at page 1
-            count(window.stats, REQUESTS)
             self._observe(page)
             if self._beyond_server_time(state, window):
                 return REPLAN
-            new = self._emit(state, window, page)
-            facts = page_facts(window.page, state.per_page, len(page.records), new, page.paging)
-            verdict = self._advance(state, window, page, facts)
-            if verdict is not None:
-                self._finish(state, window, verdict)
+            taken = reader.take(page.records, page.paging, self._now())
+            self._emit(taken.events)
+            self.record.notes(taken.notes, window)
+            if taken.verdict is not None:
+                self._finish(state, window, taken.verdict)
             self._save(state)
-            if verdict is not None:
+            if taken.verdict is not None:
                 return FINISHED
 
-    def _advance(
-        self, state: State, window: Window, page: SearchPage, facts: PageFacts
-    ) -> Optional[str]:
-        """Move to the next page or sub-window; the window's verdict once a pass is done."""
-        if ignored_page(facts):
-            count(window.stats, IGNORED)
-        if window.parts is None:
-            found = total_found(page.paging)
-            if found is not None:
-                window.stats[FOUND] = max(window.stats.get(FOUND, found), found)
-            if not span_done(facts):
-                window.page += 1
-                return None
-            return self._pass_done(state, window)
-        start, end = window.parts[0]
-        if span_done(facts):
-            window.parts.pop(0)
-            window.page = 1
-            return None if window.parts else self._pass_done(state, window)
-        halves = halve(start, end) if facts.number == 1 else None
-        if halves is not None:
-            window.parts[0:1] = halves
-        else:  # more than a page of records in a few milliseconds: page through it
-            window.page += 1
-        return None
-
-    def _pass_done(self, state: State, window: Window) -> Optional[str]:
-        stats = window.stats
-        seen = _seen(window)
-        verdict = after_pass(
-            seen,
-            stats.get(FOUND),
-            stats.get(ROUNDS, 0),
-            stats.get(ROUND_SEEN, 0),
-            bool(stats.get(SHIFTED)),
-        )
-        if verdict != "split":
-            return verdict
-        window.parts = split_by_seen(
-            window.start, window.end, list(window.ids.values()), state.per_page
-        )
-        window.page = 1
-        count(stats, ROUNDS)
-        stats[ROUND_SEEN] = seen
-        self.log.info(
-            "action=window_split %s saw=%d total_found=%d parts=%d round=%d",
-            self._ctx,
-            seen,
-            stats.get(FOUND, 0),
-            len(window.parts),
-            stats[ROUNDS],
-        )
-        return None
-
-    def _search(
-        self, state: State, window: Window, span: Tuple[float, float]
-    ) -> Optional[SearchPage]:
+    def _search(self, reader: WindowReader, request: Request) -> Optional[SearchPage]:
+        """The page asked for; None when the page size had to be reduced (ask again)."""
         body = page_body(
-            format_time(span[0]),
-            format_time(span[1]),
-            window.page,
-            state.per_page,
+            format_time(request.start),
+            format_time(request.end),
+            request.page,
+            request.per_page,
             self.settings.action_ids,
             self.settings.exclude_action_ids,
         )
         try:
-            return self.client.search(body)
+            # an answer cut for slowness is asked for in smaller pages, down to the smallest
+            return self.client.search(body, shrinkable=request.per_page > SMALLER_PAGES[-1])
         except RequestRejected as error:
-            smaller = [size for size in SMALLER_PAGES if size < state.per_page]
-            if error.code != "CMN-101" or "perPage" not in error.message or not smaller:
+            if error.code != "CMN-101" or "perPage" not in error.message:
                 raise
-            self.log.warning(
-                "action=page_size_reduced %s from=%d to=%d", self._ctx, state.per_page, smaller[0]
-            )
-            state.per_page = smaller[0]
-            window.page = 1
+            if reader.smaller_pages() is None:
+                raise
+            self.record.page_size_reduced(request.per_page, reader.state.per_page, "refused")
+            return None
+        except AnswerTooSlow as slow:
+            if reader.smaller_pages() is None:
+                raise slow.error from None
+            self.record.page_size_reduced(request.per_page, reader.state.per_page, "too_slow")
             return None
 
-    def _emit(self, state: State, window: Window, page: SearchPage) -> int:
-        """Hand the page's new records to the sink; the number of ids new to the window."""
-        fallback = self._now()
-        fresh: List[AuditEvent] = []
-        new_ids = 0
-        for record in page.records:
-            event = to_event(record, fallback)
-            key = self._key(window, identity(record, event.id), event)
-            if key is None:
-                count(window.stats, DUPLICATES)
-                if window.parts is None:
-                    window.stats[SHIFTED] = 1
-                continue
-            new_ids += 1
-            window.ids[key] = self._held(window, key, event, record)
-            if key in state.recent:
-                count(window.stats, DUPLICATES)
-                continue
-            fresh.append(event._replace(id=key))
-        if fresh:
-            self.sink.write(fresh)
-        count(window.stats, EMITTED, len(fresh))
-        self.report.records += len(fresh)
+    def _emit(self, events: List[AuditEvent]) -> None:
+        if events:
+            self.sink.write(events)
+        self.report.records += len(events)
         self.report.pages += 1
-        return new_ids
-
-    def _key(self, window: Window, key: str, event: AuditEvent) -> Optional[str]:
-        """The key the record is kept under; None for a duplicate of a record already seen.
-
-        A record whose id was seen this run with other content is a different record: it is
-        kept (under its id and a digest of its content) and named in a warning.
-        """
-        digest = hashlib.sha256(event.data.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        first = self._digests.setdefault(key, digest)
-        if first != digest:
-            variant = f"{key}~{digest}"
-            if variant in window.ids or variant in self._digests:
-                return None
-            self._digests[variant] = digest
-            count(window.stats, CONFLICTS)
-            self.log.warning(
-                "action=duplicate_id_conflict %s id=%s: RingCentral sent two records with this "
-                "id and different content; the second is indexed too (kept as %s)",
-                self._ctx,
-                shown_id(key),
-                shown_id(variant),
-            )
-            return variant
-        return None if key in window.ids else key
-
-    def _held(self, window: Window, key: str, event: AuditEvent, record: object) -> float:
-        held = held_time(event.time, window.start, window.end)
-        if not event.time_from_record:
-            self.log.warning(
-                "action=record_without_time %s id=%s eventTime=%s: indexed with the "
-                "collection time",
-                self._ctx,
-                shown_id(key),
-                shown_id(record.get("eventTime") if isinstance(record, dict) else None),
-            )
-        elif held != event.time:
-            count(window.stats, OUTSIDE)
-            self.log.warning(
-                "action=record_outside_window %s id=%s eventTime=%s window_start=%s "
-                "window_end=%s: RingCentral sent a record from outside the requested window; "
-                "indexed once",
-                self._ctx,
-                shown_id(key),
-                format_time(event.time) if abs(event.time) < 2.5e11 else "out-of-range",
-                format_time(window.start),
-                format_time(window.end),
-            )
-        return held
 
     # ----- a finished window --------------------------------------------------------------
 
     def _finish(self, state: State, window: Window, outcome: str, gave_up: bool = False) -> None:
-        seen = _seen(window)
-        named = deviations(window.stats, seen)
-        if named:
-            self.log.warning(
-                "action=window_deviation %s window_start=%s window_end=%s %s: RingCentral's "
-                "answers for this window did not add up; every record read was indexed once",
-                self._ctx,
-                format_time(window.start),
-                format_time(window.end),
-                " ".join(named),
-            )
+        self.record.deviations(window)
         self._check_retention(state, window)
-        if outcome == "unreconciled":
-            self._warn(_unreconciled(window, seen, gave_up))
-        self._write_collection(window_doc(self.settings.name, self._started, window, seen, outcome))
-        horizon = window.end - self.settings.overlap
+        self.record.window_finished(window, outcome, gave_up)
+        digests, before = state.digests, state.recent
+        # what the overlap read again is in the history already (changed ones are not)
+        state.history.remember(
+            (k, (t, digests.get(k, 0))) for k, t in window.ids.items() if k not in before
+        )
+        horizon = recent_horizon(window, self.settings)
         recent = {k: v for k, v in state.recent.items() if v >= horizon}
         recent.update((k, v) for k, v in window.ids.items() if v >= horizon)
         state.recent = recent
+        state.digests = {k: digests[k] for k in recent if k in digests}
+        mark_read(state.days, window, self._now(), self.settings)
         state.cursor = window.end
         state.window = None
 
     def _check_retention(self, state: State, window: Window) -> None:
         """Warn when RingCentral is at its cap and its oldest record is newer than where
-        collection needed to start: what lay between may have been discarded unseen."""
+        collection needed to start: what lay between may have been discarded unseen.
+
+        The window's own count judges the account only when the input has no filter; with one,
+        one unfiltered count of the account from where collection needed to start decides."""
         inside = [t for t in window.ids.values() if window.start <= t < window.end]
-        check = retention_check(window.stats.get(FOUND), min(inside, default=None))
-        at_cap = check.at_cap
-        if at_cap is None:
-            at_cap = self._account_at_cap(window.start)
-        needed = window.start
-        if state.cursor is not None and window.start <= state.cursor <= window.end:
-            needed = state.cursor
-        loss = retention_loss(at_cap, check.oldest_held, needed)
+        needed = retention_needed_from(window, state.cursor)
+        filtered = bool(self.settings.action_ids or self.settings.exclude_action_ids)
+        if filtered:
+            at_cap: Optional[bool] = self._account_at_cap(needed)
+            # the oldest record RingCentral holds is no newer than the oldest one seen here
+            oldest = min(inside, default=window.end)
+        else:
+            check = retention_check(window.stats.get(FOUND), min(inside, default=None))
+            at_cap, oldest = check.at_cap, check.oldest_held  # type: ignore[assignment]
+            if at_cap is None:
+                at_cap = self._account_at_cap(window.start)
+        loss = retention_loss(bool(at_cap), oldest, needed)
         if loss is None:
             return
-        self._warn(
+        self.record.warn(
             DataLossWarning(
                 "retention_cap",
                 loss[0],
                 loss[1],
                 f"RingCentral holds its maximum of {RETENTION_MAX_RECORDS} records and the "
-                f"oldest it still holds is from {format_time(loss[1])}: records between "
-                f"{format_time(loss[0])} and {format_time(loss[1])} may have been deleted "
-                "before they could be collected. Run the input more often.",
+                f"oldest it still holds is from {format_time(loss[1])}"
+                + (" or earlier" if filtered else "")
+                + f": records between {format_time(loss[0])} and {format_time(loss[1])} may "
+                "have been deleted before they could be collected. Run the input more often.",
             )
         )
 
@@ -498,19 +359,32 @@ class Collector:
         found = total_found(page.paging)
         return found is not None and found >= RETENTION_MAX_RECORDS
 
+    # ----- reconciliation of the past (reconcile.py) ---------------------------------------
+
+    def _reconcile(self, state: State) -> None:
+        Reconciliation(self, state).run()
+
     # ----- persistence and reporting ------------------------------------------------------
 
     def _save(self, state: State) -> None:
-        state.rate = self.client.heavy.export(self.clock.now())
+        if not self.client.shared_budget:
+            state.rate = self.client.heavy.export(self.clock.now())
         try:
-            self.checkpoint.save(state.to_json())
+            if self.history is not None and state.history.changed:
+                # first: ids in it were emitted already, so it may run ahead of the checkpoint
+                self.history.save({"version": 1, "history": state.history.to_json()})
+                state.history.changed = False
+            self.checkpoint.save(state.to_json(with_history=self.history is None))
         except AuditTrailError:
             raise
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
             raise _store_failure("save", error, "the last page will be collected again.") from None
 
     def _save_penalty(self, state: State) -> None:
-        """Remember an unexpired 429 penalty, so the next run does not restart it."""
+        """Remember an unexpired 429 penalty, so the next run does not restart it (with a
+        shared budget the budget store remembers it)."""
+        if self.client.shared_budget:
+            return
         rate = self.client.heavy.export(self.clock.now())
         if rate["blocked_until"] and rate["blocked_until"] != (state.rate or {}).get(
             "blocked_until"
@@ -518,36 +392,7 @@ class Collector:
             try:
                 self._save(state)
             except CheckpointError as error:
-                self.log.warning("action=checkpoint_save_failed %s message=%s", self._ctx, error)
-
-    def _warn(self, warning: DataLossWarning) -> None:
-        """Log a data-loss warning and write it as a collection event."""
-        self.report.warnings.append(warning)
-        self.log.warning(
-            "action=data_loss_warning %s reason=%s from=%s to=%s message=%s",
-            self._ctx,
-            warning.reason,
-            "unknown" if warning.start is None else format_time(warning.start),
-            format_time(warning.end),
-            _quote(warning.message),
-        )
-        window = warning.window
-        self._write_collection(
-            data_loss_doc(
-                self.settings.name,
-                self._started,
-                warning.reason,
-                warning.start,
-                warning.end,
-                warning.message,
-                window,
-                None if window is None else _seen(window),
-            )
-        )
-
-    def _write_collection(self, doc: Dict[str, Any]) -> None:
-        """A collection event to the sink (the host decides whether to index it)."""
-        self.sink.write_collection(doc)
+                self.record.checkpoint_save_failed(error)
 
     def _summarise(self, report: RunReport, state: Optional[State], started: float) -> None:
         now = self.clock.now()
@@ -560,21 +405,7 @@ class Collector:
         if state is not None and state.cursor is not None:
             report.cursor = format_time(state.cursor)
             report.lag_s = round(self.server.now(now) - state.cursor, 3)
-        self.log.info(
-            "action=collection_run %s status=%s records=%d pages=%d requests=%d logins=%d "
-            "rate_limited=%d retries=%d duration_s=%.3f lag_s=%s cursor=%s",
-            self._ctx,
-            report.status,
-            report.records,
-            report.pages,
-            report.requests,
-            report.logins,
-            report.rate_limited,
-            report.retries,
-            report.duration_s,
-            "" if report.lag_s is None else f"{report.lag_s:.3f}",
-            report.cursor or "",
-        )
+        self.record.run_summary(report)
 
 
 def _store_failure(verb: str, error: Exception, consequence: str) -> CheckpointError:
@@ -582,34 +413,3 @@ def _store_failure(verb: str, error: Exception, consequence: str) -> CheckpointE
         f"Could not {verb} the checkpoint ({type(error).__name__}: "
         f"{SECRETS.redact(str(error), limit=200)}): {consequence}"
     )
-
-
-def _seen(window: Window) -> int:
-    """Distinct records seen in the window: its ids, less those from outside it and variants."""
-    stats = window.stats
-    return len(window.ids) - stats.get(OUTSIDE, 0) - stats.get(CONFLICTS, 0)
-
-
-def _unreconciled(window: Window, seen: int, gave_up: bool) -> DataLossWarning:
-    found = window.stats.get(FOUND)
-    why = (
-        f"after {window.stats.get(REQUESTS, 0)} requests, the most one window may cost"
-        if gave_up
-        else f"after {window.stats.get(ROUNDS, 0)} re-reads"
-    )
-    return DataLossWarning(
-        "unreconciled",
-        window.start,
-        window.end,
-        f"RingCentral reported {found if found is not None else 'an unknown number of'} records "
-        f"between {format_time(window.start)} and {format_time(window.end)} but {seen} could be "
-        f"read {why}: records of this period may be missing. Compare with RingCentral's audit "
-        "trail; if it persists, contact RingCentral support.",
-        window,
-        found,
-    )
-
-
-def _quote(text: str) -> str:
-    """A value for a key=value log line: quoted, inner quotes escaped, on one line."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'

@@ -1,6 +1,6 @@
 """Collection events (issue 11): the evidence of coverage written into the records' own index.
 
-One document per finished window and one per data-loss warning, built here as pure functions of
+One document per finished window, per data-loss warning and per reconciled period, built here as pure functions of
 the window and its counters; the collector hands them to ``EventSink.write_collection`` after the
 window's records and before the checkpoint save that marks the window finished. Field names are
 fixed by the contract in COLLECTION_EVENTS.md.
@@ -72,4 +72,34 @@ def data_loss_doc(
             total_found=window.stats.get(FOUND),
             records_seen=seen,
         )
+    return doc
+
+
+def reconcile_doc(
+    input_name: str,
+    run_started: float,
+    start: float,
+    end: float,
+    counted_before: Optional[int],
+    counted_now: Optional[int],
+    re_read: bool,
+    recovered: int,
+    new_versions: int,
+    outcome: str,
+    requests: int,
+) -> JsonDict:
+    """A finished period counted again: RingCentral's count then and now, and what a re-read of
+    it recovered (records newly indexed; new versions of changed records among them)."""
+    doc = _common("reconcile", input_name, end, run_started)
+    doc.update(
+        window_start=format_time(start),
+        window_end=format_time(end),
+        counted_before=counted_before,
+        counted_now=counted_now,
+        re_read=re_read,
+        recovered=recovered,
+        new_versions=new_versions,
+        requests=requests,
+        outcome=outcome,
+    )
     return doc

@@ -104,9 +104,18 @@ def split_by_seen(
     chunk = max(1, int(per_page * PART_FILL))
     inside = sorted(t for t in times if start < t < end)
     cuts: List[float] = []
-    for t in inside[chunk::chunk]:
-        if not cuts or t > cuts[-1]:
-            cuts.append(t)
+    held, previous, n = 0, None, 0
+    # each part (cut, next cut] holds at most ``chunk``, or records of one moment only
+    while n < len(inside):
+        moment, same = inside[n], 1
+        while n + same < len(inside) and inside[n + same] == moment:
+            same += 1
+        if held and held + same > chunk and previous is not None:
+            cuts.append(previous)
+            held = 0
+        held += same
+        previous = moment
+        n += same
     bounds = [start, *cuts, end]
     parts = [(bounds[i], round(bounds[i + 1] + MS, 3)) for i in range(len(bounds) - 2)]
     parts.append((bounds[-2], end))

@@ -22,7 +22,7 @@ from .httperrors import RateLimited, Retryable, Stopped, classify, transport_err
 from .ratelimit import RateGate
 from .retry import Backoff
 from .settings import Account, Connection
-from .transport import SessionClient
+from .transport import SessionClient, WallClockExceeded
 
 T = TypeVar("T")
 RATE_HEADERS = (
@@ -32,6 +32,14 @@ RATE_HEADERS = (
     "X-Rate-Limit-Window",
     "Retry-After",
 )
+
+
+class AnswerTooSlow(Exception):
+    """An answer that could not arrive within its allowance: the caller may ask for less."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -68,12 +76,18 @@ class RequestPolicy:
         self.deadline: Optional[float] = None  # clock time; nothing is sent or awaited past it
         self.context = ""  # prefix for log lines, e.g. "input=name"
 
-    def run(self, call: Callable[[], T], what: str, gate: RateGate) -> T:
-        """``call``'s result, after waiting for ``gate`` and retrying what may pass."""
+    def run(self, call: Callable[[], T], what: str, gate: RateGate, shrinkable: bool = False) -> T:
+        """``call``'s result, after waiting for ``gate`` and retrying what may pass.
+
+        ``shrinkable``: an answer cut for arriving too slowly raises AnswerTooSlow at once (the
+        caller asks for a smaller page) instead of being asked again as it was."""
         failures = 0
         limited = 0
         while True:
-            self._wait(gate.delay(self.clock.now()), what)
+            wait = gate.delay(self.clock.now())
+            while wait > 0:  # shared with other inputs: look again after each wait
+                self._wait(wait, what)
+                wait = gate.delay(self.clock.now())
             self._arm(what)
             gate.sent(self.clock.now())
             before, started = self.http.last_response, time.monotonic()
@@ -83,25 +97,32 @@ class RequestPolicy:
                     self._debug(what, started, before)
                 except ApiException as error:
                     self._debug(what, started, before)
-                    raise classify(error, what, self.account, self.connection) from None
+                    failure = classify(error, what, self.account, self.connection)
+                    if shrinkable and _too_slow(error.__context__ or error.__cause__):
+                        raise AnswerTooSlow(getattr(failure, "error", failure)) from None
+                    raise failure from None
                 except requests.RequestException as error:
-                    raise transport_error(error, what, self.account, self.connection) from None
+                    failure = transport_error(error, what, self.account, self.connection)
+                    if shrinkable and _too_slow(error):
+                        raise AnswerTooSlow(getattr(failure, "error", failure)) from None
+                    raise failure from None
             except RateLimited as limit:
                 limited += 1
                 self.stats.rate_limited += 1
                 self.observe(gate)
                 gate.penalize(limit.seconds, self.clock.now())
                 self.log.warning(
-                    "action=rate_limited %s group=%s retry_after_s=%g",
+                    "action=rate_limited %s group=%s retry_after_s=%g cause=%r",
                     self.context,
                     "auth" if gate is self.auth_gate else "heavy",
                     limit.seconds,
+                    gate.cause(),
                 )
                 if limited > self.max_rate_limited:
                     raise RateLimitExceeded(
                         f"RingCentral kept refusing the {what} as over its rate limit "
-                        f"({limited} times in a row). Another application may be using the same "
-                        "user's API budget; the next run continues where this one stopped."
+                        f"({limited} times in a row): {gate.cause()}. The next run continues "
+                        "where this one stopped."
                     ) from None
                 continue
             except Retryable as retryable:
@@ -166,3 +187,8 @@ class RequestPolicy:
     def observe(self, gate: RateGate) -> None:
         if self.http.last_response is not None:
             gate.observe(self.http.last_response.headers, self.clock.now())
+
+
+def _too_slow(error: Optional[BaseException]) -> bool:
+    """An exchange cut for taking longer than its allowance (not for the run's end)."""
+    return isinstance(error, WallClockExceeded) and not error.run_ended

@@ -73,6 +73,13 @@ class RateGate:
         self.blocked_until = max(self.blocked_until, now + retry_after)
         self._remaining = None
 
+    def cause(self) -> str:
+        """Who else may have spent the budget, as a message names it (see budget.SharedGate)."""
+        return (
+            "another application, or another input of this add-on, using the same RingCentral "
+            "user is spending its API budget"
+        )
+
     def export(self, now: float) -> Dict[str, Any]:
         """What the next run must know (limit, window, penalty, recent sends), as JSON."""
         return {

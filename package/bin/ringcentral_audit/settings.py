@@ -31,6 +31,8 @@ MIN_INTERVAL = 60
 MAX_INTERVAL = 86400
 MAX_LAG = 3600
 MAX_OVERLAP = 86400
+DEFAULT_RECONCILE_DAYS = 7
+DEFAULT_RECONCILE_PERCENT = 10.0
 
 
 # The setup page's rules (globalConfig.json), written so that Python's re and the browser's
@@ -150,6 +152,10 @@ class InputSettings:
     action_ids: Tuple[str, ...] = ()
     exclude_action_ids: Tuple[str, ...] = ()
     max_run_seconds: float = 3300.0
+    # Reconciliation of the past (issue 15): finished days counted again once a day, for this
+    # many days back (0 = off), spending at most this share (percent) of the Heavy budget.
+    reconcile_days: int = DEFAULT_RECONCILE_DAYS
+    reconcile_budget_percent: float = DEFAULT_RECONCILE_PERCENT
 
 
 def server_url(server: str, custom_url: str = "") -> str:
@@ -507,7 +513,34 @@ def parse_input_settings(name: str, raw: Mapping[str, Any], now: float) -> Input
         overlap=_number(raw, "overlap_seconds", 600.0, 0, MAX_OVERLAP),
         action_ids=include,
         exclude_action_ids=exclude,
+        **_reconcile(raw),
     )
+
+
+def _reconcile(raw: Mapping[str, Any]) -> Dict[str, Any]:
+    """The reconciliation settings (absent or empty: the defaults)."""
+    return {
+        "reconcile_days": int(
+            _whole(raw, "reconcile_days", DEFAULT_RECONCILE_DAYS, 0, RETENTION_DAYS - 1, "days")
+        ),
+        "reconcile_budget_percent": _whole(
+            raw, "reconcile_budget_percent", DEFAULT_RECONCILE_PERCENT, 1, 50, "percent"
+        ),
+    }
+
+
+def _whole(
+    raw: Mapping[str, Any], key: str, default: float, low: int, high: int, unit: str
+) -> float:
+    text = str(raw.get(key) or "").strip()
+    if not text:
+        return default
+    if not (_DIGITS.match(text) and len(text) <= 6 and low <= int(text) <= high):
+        raise ConfigError(
+            f"{key} must be a whole number of {unit} from {low} to {high} (digits only), "
+            f"not {_shown(text, 40)!r}."
+        )
+    return float(text)
 
 
 def validate_input_settings(name: str, raw: Mapping[str, Any], now: float) -> InputSettings:

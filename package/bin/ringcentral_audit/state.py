@@ -13,8 +13,17 @@ Shape (version 2)::
                        "parts": null | [["...Z", "...Z"], ...],  # sub-windows still to read
                        "stats": {"requests": N, ...}},  # counters (absent in older ones)
      "per_page": N,                 # the page size the API accepted
-     "rate": null | {...}}          # the Heavy group's pacing: limit, window, penalty end,
-                                    # recent sends (see ratelimit.RateGate.export)
+     "rate": null | {...},          # the Heavy group's pacing: limit, window, penalty end,
+                                    # recent sends (see ratelimit.RateGate.export); only when
+                                    # no shared budget store is given (see budget.py)
+     "digests": {"<id>": N},        # content fingerprints of the ids in recent and window
+     "history": {"<day>": [N, "[[id, ms, fp], ...]"]},  # ids emitted lately, one JSON text
+                                    # per day (history.py); in a document of its own when the
+                                    # host gives one (saved once per window)
+     "days": {"<day start>": {"counted": N, "checked": ms}},  # reconciliation, per day
+     "pages_ignored": bool}         # RingCentral was seen to answer every page with the first
+
+The fields after ``rate`` were added without a new version: absent, they start empty.
 
 Version 1 (``{"version": 1, "cursor": ...}``), the unversioned ``{"cursor": ...}`` and a bare
 time string (what an admin may write to move an input's start by hand) migrate to version 2.
@@ -27,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import CheckpointError
+from .history import History, history_from
 from .timeutil import format_time, parse_time
 
 VERSION = 2
@@ -56,8 +66,12 @@ class State:
     window: Optional[Window] = None
     per_page: int = DEFAULT_PER_PAGE
     rate: Optional[Dict[str, Any]] = None
+    digests: Dict[str, int] = field(default_factory=dict)
+    history: History = field(default_factory=History)  # emitted ids by day (history.py)
+    days: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    pages_ignored: bool = False
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self, with_history: bool = True) -> Dict[str, Any]:
         window = None
         if self.window is not None:
             w = self.window
@@ -79,6 +93,10 @@ class State:
             "window": window,
             "per_page": self.per_page,
             "rate": self.rate,
+            "digests": self.digests,
+            "history": self.history.to_json() if with_history else None,
+            "days": self.days,
+            "pages_ignored": self.pages_ignored,
         }
 
 
@@ -225,4 +243,40 @@ def load_state(raw: Any) -> State:
         per_page=_count(raw.get("per_page"), "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE),
         # pacing only: a damaged one is dropped (RateGate.restore also checks each value)
         rate=rate if isinstance(rate, dict) else None,
+        digests=_digests(raw.get("digests")),
+        history=history_from(raw.get("history")),
+        days=_days(raw.get("days")),
+        pages_ignored=raw.get("pages_ignored") is True,
     )
+
+
+# The fields below only save work or recover more: damaged, they are dropped, never fatal.
+
+
+def _digests(value: Any) -> Dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): v
+        for k, v in value.items()
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32
+    }
+
+
+def load_history(raw: Any) -> History:
+    """The history from its own document (see Collector's ``history``)."""
+    return history_from(raw.get("history")) if isinstance(raw, dict) else History()
+
+
+def _days(value: Any) -> Dict[str, Dict[str, int]]:
+    if not isinstance(value, dict):
+        return {}
+    days: Dict[str, Dict[str, int]] = {}
+    for day, facts in value.items():
+        if parse_time(day) is not None and isinstance(facts, dict):
+            days[str(day)] = {
+                str(k): v
+                for k, v in facts.items()
+                if isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            }
+    return days

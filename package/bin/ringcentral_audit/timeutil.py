@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Optional
+
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_OFFSET = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})?$")
 
 
 def format_time(epoch: float) -> str:
@@ -19,16 +23,30 @@ def parse_time(text: object) -> Optional[float]:
     value = text.strip()
     if value[-1:] in ("Z", "z"):
         value = value[:-1] + "+00:00"
+    # Offsets without a colon (+0200) or without minutes (+02): Python 3.9's fromisoformat
+    # reads only +HH:MM, 3.11 more; written one way, every version reads them alike.
+    zone = _OFFSET.search(value)
+    if zone is not None:
+        value = (
+            value[: zone.start()] + zone.group(1) + zone.group(2) + ":" + (zone.group(3) or "00")
+        )
     # Python 3.9's fromisoformat accepts only 3 or 6 fraction digits: normalise to 6.
     head, sep, rest = value.partition(".")
     if sep:
         digits = len(rest) - len(rest.lstrip("0123456789"))
         fraction, tail = rest[:digits], rest[digits:]
         value = head + "." + (fraction + "000000")[:6] + tail
+    value = value.replace("T", " ", 1).replace("t", " ", 1)
+    # RFC 3339 allows a leap second (:60); datetime does not: it is the last moment of :59
+    leap = value[17:19] == "60" and value[13:14] == ":" and value[16:17] == ":"
+    if leap:
+        value = value[:17] + "59" + value[19:]
+    if not _DATE_TIME.match(value):
+        return None  # 3.11 reads forms RFC 3339 does not have (20260601, week dates): not here
     try:
-        moment = datetime.fromisoformat(value.replace("T", " ", 1).replace("t", " ", 1))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return round(moment.timestamp(), 3)
+    return round(moment.timestamp() + (0.999 if leap else 0.0), 3)

@@ -64,7 +64,10 @@ class TokenKeeper:
                 self.policy.log.info(
                     "action=token_refresh_failed %s reason=%r: logging in with the JWT",
                     self.policy.context,
-                    error.message,
+                    # the token answer's message speaks of the JWT; this was the refresh token
+                    f"RingCentral refused the refresh token (HTTP {error.status})"
+                    if error.status
+                    else error.message,
                 )
         self.login()
 

@@ -3,7 +3,7 @@ never after RingCentral's own clock; and what a cursor found in RingCentral's fu
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from .clock import SKEW_TOLERANCE
 from .settings import RETENTION_DAYS, InputSettings
@@ -133,3 +133,85 @@ def _window(start: float, end: float) -> Optional[Window]:
 def _newest_seen(recent: Dict[str, float], start: float, end: float) -> Optional[float]:
     times = [t for t in recent.values() if start <= t <= end]
     return max(times) if times else None
+
+
+# ----- during a run ----------------------------------------------------------------------------
+
+
+def server_bound(server_now: float, settings: InputSettings) -> float:
+    """The latest end a window may have by RingCentral's clock."""
+    return server_now - settings.lag
+
+
+def beyond_server_time(window: Window, server_now: float, settings: InputSettings) -> bool:
+    """Whether ``window`` ends after RingCentral's now - lag (it is then planned again)."""
+    return window.end > server_bound(server_now, settings) + SKEW_TOLERANCE
+
+
+def recent_horizon(window: Window, settings: InputSettings) -> float:
+    """Ids with event times from here on are remembered exactly: the next window re-reads them."""
+    return window.end - settings.overlap
+
+
+def retention_needed_from(window: Window, cursor: Optional[float]) -> float:
+    """Where collection needed to start for ``window``: its start, or the cursor inside it."""
+    if cursor is not None and window.start <= cursor <= window.end:
+        return cursor
+    return window.start
+
+
+# ----- reconciliation of the past --------------------------------------------------------------
+
+DAY = 86400.0
+HEAVY_PER_DAY = 10 * 1440  # RingCentral's Heavy group: 10 requests a minute
+
+
+def day_of(moment: float) -> float:
+    return moment - moment % DAY
+
+
+def periods_to_reconcile(
+    days: Dict[str, Dict[str, int]],
+    cursor: Optional[float],
+    now: float,
+    settings: InputSettings,
+) -> List[Tuple[float, float]]:
+    """The finished days due for a count, newest first: within the last ``reconcile_days``,
+    wholly before the cursor's overlap (the regular windows still re-read that), inside what
+    RingCentral keeps, read by this checkpoint, and not read or counted in the last day."""
+    if cursor is None or settings.reconcile_days <= 0:
+        return []
+    oldest = max(oldest_available(now), day_of(now) - settings.reconcile_days * DAY)
+    if settings.start is not None:
+        oldest = max(oldest, settings.start)
+    due: List[Tuple[float, float]] = []
+    day = day_of(cursor - settings.overlap) - DAY
+    while day + DAY > oldest:
+        start = max(day, oldest)
+        checked = days.get(format_time(day), {}).get("checked")
+        # only days this checkpoint read (not those of an older version or another start)
+        if checked is not None and checked / 1000 <= now - DAY:
+            due.append((round(start, 3), round(day + DAY, 3)))
+        day -= DAY
+    return due
+
+
+def reconcile_allowance(
+    days: Dict[str, Dict[str, int]], now: float, settings: InputSettings
+) -> int:
+    """Requests reconciliation may still spend today (its share of the day's Heavy budget)."""
+    share = int(HEAVY_PER_DAY * settings.reconcile_budget_percent / 100)
+    spent = days.get(format_time(day_of(now)), {}).get("spent", 0)
+    return max(0, share - spent)
+
+
+def mark_read(
+    days: Dict[str, Dict[str, int]], window: Window, now: float, settings: InputSettings
+) -> None:
+    """The days a window just read are due for a count a day later, not now."""
+    if settings.reconcile_days <= 0:
+        return
+    day = max(day_of(window.start), day_of(now) - (settings.reconcile_days + 1) * DAY)
+    while day < window.end:
+        days.setdefault(format_time(day), {})["checked"] = round(now * 1000)
+        day += DAY
