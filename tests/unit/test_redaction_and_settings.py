@@ -13,7 +13,7 @@ from typing import Any, Dict, List
 from urllib.parse import quote, quote_plus
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from ringcentral_audit.errors import (
     REDACTED,
@@ -436,11 +436,24 @@ _ACTIONISH = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(
     st.one_of(
-        st.tuples(st.sampled_from(["interval", "lag_seconds", "overlap_seconds"]), _NUMBERISH),
+        st.tuples(
+            st.sampled_from(
+                [
+                    "interval",
+                    "lag_seconds",
+                    "overlap_seconds",
+                    "reconcile_days",
+                    "reconcile_budget_percent",
+                ]
+            ),
+            _NUMBERISH,
+        ),
         st.tuples(st.just("start_date"), _DATEISH),
         st.tuples(st.sampled_from(["action_ids", "exclude_action_ids"]), _ACTIONISH),
     )
 )
+@example(("lag_seconds", "000000"))  # six digits: the page's pattern takes five
+@example(("reconcile_days", "12abc"))
 def test_the_library_accepts_exactly_what_the_setup_page_accepts(case):
     field, value = case
     value = value.strip()  # splunkd strips conf values; the library does too
@@ -529,7 +542,18 @@ def _probe(python: str, cases: List[Any]) -> List[Any]:
 @given(
     cases=st.lists(
         st.one_of(
-            st.tuples(st.sampled_from(["interval", "lag_seconds", "overlap_seconds"]), _NUMBERISH),
+            st.tuples(
+                st.sampled_from(
+                    [
+                        "interval",
+                        "lag_seconds",
+                        "overlap_seconds",
+                        "reconcile_days",
+                        "reconcile_budget_percent",
+                    ]
+                ),
+                _NUMBERISH,
+            ),
             st.tuples(st.just("start_date"), _DATEISH),
             st.tuples(st.just("start_date"), st.sampled_from(["2026-05-01T08:30:00+0000"])),
             st.tuples(st.sampled_from(["action_ids", "exclude_action_ids"]), _ACTIONISH),

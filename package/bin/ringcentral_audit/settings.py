@@ -406,7 +406,9 @@ def _seconds(raw: Mapping[str, Any], key: str, low: int, high: int, whole: bool)
     if not text:
         return None
     pattern = _DIGITS if whole else _DECIMAL
-    value = float(text) if pattern.fullmatch(text) and len(text) <= 32 else math.nan
+    # whole numbers: at most 5 digits, as the page's pattern ([0-9]{1,5}) spells them
+    longest = 5 if whole else 32
+    value = float(text) if pattern.fullmatch(text) and len(text) <= longest else math.nan
     if not (math.isfinite(value) and low <= value <= high):
         kind = "a whole number of seconds" if whole else "a number of seconds"
         raise ConfigError(
@@ -532,10 +534,10 @@ def _reconcile(raw: Mapping[str, Any]) -> Dict[str, Any]:
 def _whole(
     raw: Mapping[str, Any], key: str, default: float, low: int, high: int, unit: str
 ) -> float:
-    text = str(raw.get(key) or "").strip()
+    text = text_field(raw, key, key, limit=64)
     if not text:
         return default
-    if not (_DIGITS.match(text) and len(text) <= 6 and low <= int(text) <= high):
+    if not (_DIGITS.fullmatch(text) and len(text) <= 3 and low <= int(text) <= high):
         raise ConfigError(
             f"{key} must be a whole number of {unit} from {low} to {high} (digits only), "
             f"not {_shown(text, 40)!r}."
