@@ -40,6 +40,8 @@ INPUT_FIELDS = (
     "overlap_seconds",
     "action_ids",
     "exclude_action_ids",
+    "reconcile_days",
+    "reconcile_budget_percent",
     "collection_events",
 )
 # Never in lib/: solnlib 8's observability stack (compiled grpc, 27 MB) and build tools.

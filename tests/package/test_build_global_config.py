@@ -29,6 +29,8 @@ INPUT_FIELDS = {
     "overlap_seconds",
     "action_ids",
     "exclude_action_ids",
+    "reconcile_days",
+    "reconcile_budget_percent",
     "collection_events",
 }
 

@@ -131,10 +131,13 @@ def _windows_of(form: str) -> Set[str]:
 _TOKEN = re.compile(
     r"[(\[\"']?(?:"
     r"[A-Z]?[a-z]{1,20}"  # a word
-    r"|[A-Za-z][a-z]{0,19}(?:[A-Z][a-z]{1,19}){1,5}"  # a camelCase name
     r"|[A-Z]{1,5}|[0-9]{1,4}"  # an abbreviation (API, HTTP), a short number
     r"|[A-Z]{2,5}-[0-9]{1,4}"  # an error code
-    r")[)\]\"']?[.,:;!?]?|-"
+    r")[)\]\"']?[.,:;!?]?"
+    # a camelCase name only in brackets ([dateTimeFrom], [ReadAuditTrail]), with a run of three
+    # lower-case letters: base64 such as MjAwMjAw has the humps of camelCase but not the words
+    r"|\[(?=[A-Za-z]*[a-z]{3})[A-Za-z][a-z]{0,19}(?:[A-Z][a-z]{1,19}){1,5}\][.,:;!?]?"
+    r"|-"
 )
 WINDOW_CHARACTERS = 200
 WINDOW_WORDS = 40

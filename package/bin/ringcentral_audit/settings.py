@@ -450,7 +450,7 @@ def parse_start_date(text: str, now: float) -> Optional[float]:
     A date older than the API's retention is accepted here (a run clamps it and warns); saving
     one is refused by :func:`validate_input_settings`.
     """
-    text = (text or "").strip()
+    text = (text or "").strip(" ")
     if not text:
         return None
     match = _START_DATE.fullmatch(text)
