@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import parse_qs, urlsplit
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,11 @@ SPLUNKD = "/en-US/splunkd/__raw"
 CHROMIUM = "/usr/bin/chromium"
 MAKE_HINT = "run `make test-ui` (it builds the add-on, the results and the bundle)"
 VIEWPORT = {"width": 1440, "height": 1000}
+# The sizes an admin's browser window has: every view must answer its question at both.
+VIEWPORTS = {
+    "1280x800": {"width": 1280, "height": 800},
+    "1920x1080": {"width": 1920, "height": 1080},
+}
 LOAD_TIMEOUT_MS = 120_000
 
 # Splunk Web's server configuration ($C), the subset @splunk/splunk-utils reads.
@@ -94,9 +99,9 @@ CURRENT_CONTEXT = {
 }
 
 
-def timeparser_answer(url: str) -> Dict[str, str]:
+def timeparser_answer(url: str, now: Optional[float] = None) -> Dict[str, str]:
     """search/timeparser: each time= argument as an ISO time (what the picker shows per preset)."""
-    now = time.time()
+    now = time.time() if now is None else now
     answer = {}
     for spec in parse_qs(urlsplit(url).query, keep_blank_values=True).get("time", []):
         answer[spec] = spl_run.iso(spl_run.relative_time(now, spec))
@@ -125,13 +130,29 @@ class Rendered:
     splunkd_calls: List[str] = field(default_factory=list)
 
 
+def world_now() -> Optional[float]:
+    """The "now" of the world the results were computed in (compute_results.NOW), if computed."""
+    if not RESULTS.exists():
+        return None
+    return float(json.loads(RESULTS.read_text("utf-8")).get("generated_at") or 0) or None
+
+
 def open_view(
-    context: Any, view: str, definition: Mapping[str, Any], results: Mapping[str, Any]
+    context: Any,
+    view: str,
+    definition: Mapping[str, Any],
+    results: Mapping[str, Any],
+    now: Optional[float] = None,
 ) -> Rendered:
-    """A new page of the browser context showing the view; returns once its panels settled."""
+    """A new page of the browser context showing the view; returns once its panels settled.
+    The page's clock (Date) and splunkd's time parser stand at ``now``, by default the results'
+    world's "now", so relative times and time-range labels agree with the computed rows."""
     from playwright.sync_api import Error as PlaywrightError
 
+    now = world_now() if now is None else now
     page = context.new_page()
+    if now is not None:
+        page.clock.set_fixed_time(now)
     rendered = Rendered(page)
     html = page_html(view, definition, results)
 
@@ -159,7 +180,7 @@ def open_view(
             request_route.fulfill(status=200, json=CURRENT_CONTEXT)
         elif path.startswith(SPLUNKD) and path.endswith("/search/timeparser"):
             rendered.splunkd_calls.append(path)
-            request_route.fulfill(status=200, json=timeparser_answer(request.url))
+            request_route.fulfill(status=200, json=timeparser_answer(request.url, now))
         elif request.url.startswith("data:"):
             request_route.continue_()
         else:
