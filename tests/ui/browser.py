@@ -56,7 +56,7 @@ def fonts_used(page: Any) -> Dict[str, int]:
             try:
                 fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
             except Exception:  # noqa: BLE001 (a node the page removed meanwhile)
-                continue
+                fonts = {}
             for font in fonts.get("fonts", []):
                 used[font["familyName"]] = used.get(font["familyName"], 0) + font["glyphCount"]
         return used
@@ -69,7 +69,11 @@ def unpinned_fonts(page: Any) -> List[str]:
     used = fonts_used(page)
     if not used:
         return ["no text drawn with any font"]
-    return [f"{name} ({count} glyphs)" for name, count in used.items() if not name.startswith(PINNED_FONTS)]
+    return [
+        f"{name} ({count} glyphs)"
+        for name, count in used.items()
+        if not name.startswith(PINNED_FONTS)
+    ]
 
 
 @dataclass

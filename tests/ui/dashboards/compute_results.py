@@ -134,7 +134,9 @@ def seeded_record(raw: str, rng: random.Random, now: float) -> Tuple[str, str]:
     raw = raw.replace(f'"eventTime":"{document["eventTime"]}"', f'"eventTime":"{stamp}"')
     raw = raw.replace(f'"id":"{document["id"]}"', f'"id":"{record_id}"')
     if account_id != WORLD_INPUTS[0][2]:
-        raw = raw.replace(f'"accountId":"{document.get("accountId")}"', f'"accountId":"{account_id}"')
+        raw = raw.replace(
+            f'"accountId":"{document.get("accountId")}"', f'"accountId":"{account_id}"'
+        )
         raw = raw.replace(
             f'"accountName":"{document.get("accountName")}"', f'"accountName":"{account}"'
         )

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dashboard_page as page_harness
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from tests.ui.browser import LAUNCH, unpinned_fonts  # noqa: E402
+from tests.ui.browser import LAUNCH, unpinned_fonts
 
 
 def main(out: Path, size: str = "1280x800") -> int:
