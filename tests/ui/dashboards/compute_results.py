@@ -268,6 +268,113 @@ def geo_table(events: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     return table
 
 
+# Filters a user types, per view: each is computed as a variant of the view (its searches with
+# these token values, the other inputs at their defaults), so that the browser tests can type them
+# and compare what the panels show with what was computed. Drilldowns that set tokens get a
+# variant for each row (or series) they can be clicked on, derived from the results.
+FILTER_SCENARIOS: Dict[str, List[Dict[str, str]]] = {
+    "ringcentral_audit_activity": [
+        {"account": "Contoso Ltd"},
+        {"input": "northwind"},
+        {"user": "bob*"},
+        {"target": "dana lee"},
+        {"action_id": "CHANGE_USER_INFO"},
+        {"area": "role"},
+        {"ip": "198.51.100.*"},
+    ],
+    "ringcentral_audit_security": [
+        {"account": "Contoso Ltd"},
+        {"input": "northwind"},
+        {"user": "charlie*"},
+        {"area": "role"},
+        {"ip": "192.0.2.*"},
+    ],
+}
+
+
+def input_defaults(definition: Mapping[str, Any]) -> Dict[str, str]:
+    """token -> default value of every input but the time range."""
+    defaults = {}
+    for item in definition.get("inputs", {}).values():
+        options = item.get("options", {})
+        if item.get("type") != "input.timerange" and options.get("token"):
+            defaults[str(options["token"])] = str(options.get("defaultValue", ""))
+    return defaults
+
+
+def with_tokens(query: str, tokens: Mapping[str, str]) -> str:
+    """The query with each $token$ replaced by its value, as Dashboard Studio substitutes them."""
+    for token, value in tokens.items():
+        query = query.replace(f"${token}$", value)
+    return query
+
+
+def compute_sources(
+    definition: Mapping[str, Any],
+    events: List[Dict[str, Any]],
+    macros: Mapping[str, str],
+    geo: Mapping[str, Any],
+    now: float,
+    tokens: Mapping[str, str],
+) -> Dict[str, Any]:
+    """Every data source of a view with these input values, over these events."""
+    sources: Dict[str, Any] = {}
+    for key, source in definition.get("dataSources", {}).items():
+        try:
+            query, base = resolved(definition, key)
+        except Unresolved as error:
+            sources[key] = {
+                "query": source.get("options", {}).get("query", ""),
+                "reason": str(error),
+            }
+            continue
+        try:
+            ctx = spl_run.Context(now, time_range(definition, base, now), geo)
+        except spl_run.RunError as error:
+            sources[key] = {"query": query, "reason": f"time range: {error}"}
+            continue
+        query = with_tokens(query, tokens)
+        try:
+            expanded = content.expand(query, macros)
+        except spl_search.SearchError as error:
+            sources[key] = {"query": query, "reason": f"macros: {error}"}
+            continue
+        searched = in_range(events, ctx.range)  # the job's earliest/latest, as splunkd
+        result = evaluate(expanded, searched, macros, ctx)
+        sources[key] = {**result, "query": query}
+        if source.get("type") == "ds.chain":
+            sources[key]["extends"] = source["options"]["extend"]
+    return sources
+
+
+def drilldown_scenarios(
+    definition: Mapping[str, Any], sources: Mapping[str, Any]
+) -> List[Dict[str, str]]:
+    """Token values each drilldown.setToken of the view can set: one set per row of the clicked
+    visualization's results (key row.<field>.value), or per series (key name2)."""
+    scenarios = []
+    for viz in definition.get("visualizations", {}).values():
+        source = sources.get(viz.get("dataSources", {}).get("primary", ""), {})
+        fields, columns = source.get("fields") or [], source.get("columns") or []
+        for handler in viz.get("eventHandlers", []):
+            if handler.get("type") != "drilldown.setToken":
+                continue
+            pairs = [(t["token"], t["key"]) for t in handler["options"]["tokens"]]
+            if any(key == "name2" for _, key in pairs):
+                for name in fields:
+                    if not name.startswith("_"):
+                        scenarios.append({token: name for token, _ in pairs})
+                continue
+            for index in range(len(columns[0]) if columns else 0):
+                values = {}
+                for token, key in pairs:
+                    field = key[len("row.") : -len(".value")]
+                    cell = columns[fields.index(field)][index] if field in fields else None
+                    values[token] = cell if isinstance(cell, str) else ""
+                scenarios.append(values)
+    return scenarios
+
+
 def compute(app: Path, now: float) -> Dict[str, Any]:
     macros = content.macro_definitions(app)
     # newest first, the order in which Splunk returns events (what `head` and `dedup` keep)
@@ -278,39 +385,27 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
         board = content.load_dashboard(path)
         if board.root_attrs.get("version") != "2":
             continue  # UCC's own pages (configuration, inputs, dashboard): tests/ui's other half
-        sources = {}
         definition = board.definition
-        for key, source in definition.get("dataSources", {}).items():
-            try:
-                query, base = resolved(definition, key)
-            except Unresolved as error:
-                sources[key] = {
-                    "query": source.get("options", {}).get("query", ""),
-                    "reason": str(error),
-                }
+        defaults = input_defaults(definition)
+        sources = compute_sources(definition, events, macros, geo, now, defaults)
+        variants = []
+        wanted = FILTER_SCENARIOS.get(board.name, []) + drilldown_scenarios(definition, sources)
+        for scenario in wanted:
+            tokens = {**defaults, **scenario}
+            if tokens == defaults or any(v["tokens"] == tokens for v in variants):
                 continue
-            try:
-                ctx = spl_run.Context(now, time_range(definition, base, now), geo)
-            except spl_run.RunError as error:
-                sources[key] = {"query": query, "reason": f"time range: {error}"}
-                continue
-            query = with_input_defaults(definition, query)
-            try:
-                expanded = content.expand(query, macros)
-            except spl_search.SearchError as error:
-                sources[key] = {"query": query, "reason": f"macros: {error}"}
-                continue
-            searched = in_range(events, ctx.range)  # the job's earliest/latest, as splunkd
-            result = evaluate(expanded, searched, macros, ctx)
-            sources[key] = {**result, "query": query}
-            if source.get("type") == "ds.chain":
-                sources[key]["extends"] = source["options"]["extend"]
+            variant = compute_sources(definition, events, macros, geo, now, tokens)
+            variants.append({"tokens": tokens, "sources": variant})
         views.append(
             {
                 "name": board.name,
                 "problems": board.problems,
                 "definition": board.definition,
                 "sources": sources,
+                "tokens": defaults,
+                "variants": variants,
+                # the same view over an index without a single event: its empty state
+                "empty": compute_sources(definition, [], macros, geo, now, defaults),
             }
         )
     return {"generated_at": now, "app": str(app), "views": views}

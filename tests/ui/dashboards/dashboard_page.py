@@ -152,7 +152,7 @@ def open_view(
     now = world_now() if now is None else now
     page = context.new_page()
     if now is not None:
-        page.clock.set_fixed_time(now)
+        page.clock.install(time=now)  # runs from now on (a frozen Date stops debounced clicks)
     rendered = Rendered(page)
     html = page_html(view, definition, results)
 
@@ -205,6 +205,15 @@ def open_view(
     page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_timeout(500)  # charts animate in after their data arrives
     return rendered
+
+
+def answers(view: Mapping[str, Any]) -> Dict[str, Any]:
+    """query -> computed results for every variant of a view (what the page may ask for)."""
+    out: Dict[str, Any] = {}
+    for variant in view.get("variants", []):
+        out.update({s["query"]: s for s in variant["sources"].values()})
+    out.update({s["query"]: s for s in view["sources"].values()})
+    return out
 
 
 def load_results() -> Dict[str, Any]:
