@@ -403,6 +403,7 @@ def compute(app: Path, now: float) -> Dict[str, Any]:
                 "definition": board.definition,
                 "sources": sources,
                 "tokens": defaults,
+                "filters": FILTER_SCENARIOS.get(board.name, []),
                 "variants": variants,
                 # the same view over an index without a single event: its empty state
                 "empty": compute_sources(definition, [], macros, geo, now, defaults),

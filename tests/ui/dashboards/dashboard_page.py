@@ -143,6 +143,7 @@ def open_view(
     definition: Mapping[str, Any],
     results: Mapping[str, Any],
     now: Optional[float] = None,
+    first_asked: Optional[List[str]] = None,
 ) -> Rendered:
     """A new page of the browser context showing the view; returns once its panels settled.
     The page's clock (Date) and splunkd's time parser stand at ``now``, by default the results'
@@ -155,6 +156,7 @@ def open_view(
         page.clock.install(time=now)  # runs from now on (a frozen Date stops debounced clicks)
     rendered = Rendered(page)
     html = page_html(view, definition, results)
+    asked_first = json.dumps(list(results) if first_asked is None else first_asked)
 
     def on_console(message: Any) -> None:
         if message.type == "error":
@@ -195,7 +197,7 @@ def open_view(
             # every computed query (a chain's only once its base answered) asked and answered
             "() => { const h = window.__harness || {}; const r = h.requests || [];"
             " return r.length > 0 && r.every(x => x.requested)"
-            " && Object.keys(h.results || {}).every(q => r.some(x => x.query === q)); }",
+            f" && {asked_first}.every(q => r.some(x => x.query === q)); }}",
             timeout=LOAD_TIMEOUT_MS,
             polling=250,
         )
