@@ -153,7 +153,7 @@ def test_a_field_has_one_label_in_every_table():
     labels: Dict[str, set] = {}
     for name in VIEWS:
         view = _view(name)
-        for key, viz in view["definition"]["visualizations"].items():
+        for viz in view["definition"]["visualizations"].values():
             if viz["type"] != "splunk.table":
                 continue
             fields = view["sources"][viz["dataSources"]["primary"]].get("fields") or []
