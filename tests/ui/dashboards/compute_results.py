@@ -351,7 +351,7 @@ def drilldown_scenarios(
     definition: Mapping[str, Any], sources: Mapping[str, Any]
 ) -> List[Dict[str, str]]:
     """Token values each drilldown.setToken of the view can set: one set per row of the clicked
-    visualization's results (key row.<field>.value), or per series (key name2)."""
+    visualization's results (key row.<field or column label>.value), or per series (name2)."""
     scenarios = []
     for viz in definition.get("visualizations", {}).values():
         source = sources.get(viz.get("dataSources", {}).get("primary", ""), {})
@@ -365,10 +365,13 @@ def drilldown_scenarios(
                     if not name.startswith("_"):
                         scenarios.append({token: name for token, _ in pairs})
                 continue
+            # a table names a clicked row's cells by its column labels (options.headers)
+            labels = dict(zip(viz.get("options", {}).get("headers") or [], fields))
             for index in range(len(columns[0]) if columns else 0):
                 values = {}
                 for token, key in pairs:
                     field = key[len("row.") : -len(".value")]
+                    field = labels.get(field, field)
                     cell = columns[fields.index(field)][index] if field in fields else None
                     values[token] = cell if isinstance(cell, str) else ""
                 scenarios.append(values)
