@@ -206,7 +206,27 @@ def open_view(
     page.wait_for_load_state("load", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_timeout(500)  # charts animate in after their data arrives
+    settle(page)
     return rendered
+
+
+def settle(page: Any) -> None:
+    """Scroll the whole view once (panels below the fold draw when they come into view), back to
+    the top, then wait until what is drawn stops changing."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    for top in range(0, height, 400):
+        page.evaluate(f"window.scrollTo(0, {top})")
+        page.wait_for_timeout(100)
+    page.evaluate("window.scrollTo(0, 0)")
+    last = None
+    for _ in range(40):
+        drawn = page.evaluate(
+            "document.body.innerText.length + document.querySelectorAll('svg *').length"
+        )
+        if drawn == last:
+            return
+        last = drawn
+        page.wait_for_timeout(500)
 
 
 def answers(view: Mapping[str, Any]) -> Dict[str, Any]:

@@ -36,27 +36,7 @@ def _open(browser: Any, name: str, size: str, results: Any = None) -> Any:
     first = [s["query"] for s in (results or view["sources"]).values()]
     answers = {s["query"]: s for s in results.values()} if results else page_harness.answers(view)
     rendered = page_harness.open_view(context, name, view["definition"], answers, first_asked=first)
-    _settle(rendered.page)
     return context, rendered
-
-
-def _settle(page: Any) -> None:
-    """Scroll the whole view once (panels below the fold draw when seen), then wait until what
-    is drawn stops changing."""
-    height = page.evaluate("document.documentElement.scrollHeight")
-    for top in range(0, height, 400):
-        page.evaluate(f"window.scrollTo(0, {top})")
-        page.wait_for_timeout(100)
-    page.evaluate("window.scrollTo(0, 0)")
-    last = None
-    for _ in range(40):
-        now = page.evaluate(
-            "document.body.innerText.length + document.querySelectorAll('svg *').length"
-        )
-        if now == last:
-            return
-        last = now
-        page.wait_for_timeout(500)
 
 
 BOXES_JS = """() => [...document.querySelectorAll('[data-test="viz-item"]')].map(viz => {
