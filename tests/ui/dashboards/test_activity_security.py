@@ -281,7 +281,7 @@ def test_an_empty_index_says_what_to_check(browser, name):
         text = notice.inner_text()
         for needed in (
             "ringcentral_audit_index",
-            "index=main",
+            "the index main",
             "Search macros",
             "collection health",
         ):
