@@ -26,7 +26,11 @@ _NO_GEOIP = (
 ALLOWED_UNEVALUATED: Dict[Tuple[str, str], str] = {
     ("ringcentral_audit_security", "ds_activity_map"): f"{_NO_GEOIP}; then geostats",
 }
-ALLOWED_EMPTY: Dict[Tuple[str, str], str] = {}
+_NOTICE = "the no-data notice: empty (and hidden) whenever the view found records"
+ALLOWED_EMPTY: Dict[Tuple[str, str], str] = {
+    ("ringcentral_audit_activity", "ds_no_data"): _NOTICE,
+    ("ringcentral_audit_security", "ds_no_data"): _NOTICE,
+}
 
 
 def _ids(view: Any) -> str:
@@ -135,6 +139,11 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
     problems = []
     placed = {item["id"] for item in panels["items"]}
     for key in sorted(set(definition["visualizations"]) - placed):
+        viz = definition["visualizations"][key]
+        hidden = viz.get("containerOptions", {}).get("visibility", {}).get("hideWhenNoData")
+        source = view["sources"].get(viz.get("dataSources", {}).get("primary", ""), {})
+        if hidden and not computed_rows_of(source):
+            continue  # hidden because it has no data, as its definition asks
         problems.append(f"{key}: not rendered")
     for item in panels["items"]:
         key = item["id"]
@@ -161,6 +170,7 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
             problems.append(f"{key}: shows no data: {item['message'] or 'placeholder'}")
             continue
         item["allowed_empty"] = (view["name"], ds_key) in ALLOWED_EMPTY
+        item["headers"] = viz.get("options", {}).get("headers")
         problems += [f"{key}: {p}" for p in _content_problems(item, source)]
     return problems
 
@@ -191,10 +201,12 @@ def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]
         value = next(col[-1] for name, col in zip(fields, columns) if not name.startswith("_"))
         return [] if value in shown else [f"shows {shown}, computed {value!r}"]
     if item["type"] == "splunk.table":
-        # the header names every computed field; the first row shows the first computed row
-        if item["header"] != fields:
-            return [f"columns {item['header']}, computed {fields}"]
-        shown = dict(zip(item["header"], item["firstRow"]))
+        # the header labels every computed field (options.headers: human labels, in order);
+        # the first row shows the first computed row
+        labels = item.get("headers") or fields
+        if item["header"] != labels:
+            return [f"columns {item['header']}, computed {fields} labelled {labels}"]
+        shown = dict(zip(fields, item["firstRow"]))
         wrong = [
             f"{name}={shown.get(name)!r}, computed {col[0]!r}"
             for name, col in zip(fields, columns)
@@ -207,7 +219,9 @@ def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]
     series = [name for name in fields if not name.startswith("_")][
         1 if item["type"] == "splunk.pie" else 0 :
     ]
-    names = set(series) | ({str(v) for v in columns[0]} if item["type"] == "splunk.pie" else set())
+    # a pie's slices, and a bar chart's categories (its legend off: one series), are named
+    categories = item["type"] in ("splunk.pie", "splunk.bar")
+    names = set(series) | ({str(v) for v in columns[0]} if categories else set())
     if not any(_label_of(text, name) for text in item["chartText"] for name in names):
         return [f"chart shows none of {sorted(names)[:5]}: {item['chartText'][:8]}"]
     return []
