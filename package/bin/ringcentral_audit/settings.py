@@ -160,7 +160,7 @@ class InputSettings:
 
 def server_url(server: str, custom_url: str = "") -> str:
     """The base URL for a server choice: production, sandbox, or a custom https URL."""
-    choice = (server or "production").strip().lower()
+    choice = (server or "production").strip(" ").lower()
     if choice in SERVERS:
         return SERVERS[choice]
     if choice != "custom" and not custom_url:
@@ -169,7 +169,7 @@ def server_url(server: str, custom_url: str = "") -> str:
 
 
 def check_base_url(url: str) -> str:
-    url = (url or "").strip().rstrip("/")
+    url = (url or "").strip(" ").rstrip("/")
     if "@" in url:
         _refuse_userinfo(url, "Server URL", "the account's Client ID, Client secret and JWT fields")
     shown = _shown(url)
