@@ -7,6 +7,7 @@ never carries a secret.
 
 from __future__ import annotations
 
+import re
 from typing import List, Tuple
 
 import requests
@@ -323,8 +324,8 @@ def _error_details(response: requests.Response) -> Tuple[List[str], str, str]:
 
 def _proxy_auth_refused(error: BaseException) -> bool:
     """Whether a proxy failure is a refusal of its credentials (retrying cannot help)."""
-    text = _chain_text(error).lower()
-    return "407" in text or "authentication" in text
+    text = _chain_text(error)
+    return "http-407" in text or "authentication" in text
 
 
 def _chain(error: BaseException, depth: int = 0) -> List[BaseException]:
@@ -340,8 +341,16 @@ def _chain(error: BaseException, depth: int = 0) -> List[BaseException]:
     return found
 
 
+# An object's address (``object at 0x7f...4070``) or a port (``:40712``) may hold the digits 407:
+# addresses are dropped and only a 407 standing alone counts as the status.
+_ADDRESS = re.compile(r"0x[0-9a-f]+")
+_STATUS_407 = re.compile(r"(?<![0-9])407(?![0-9])")
+
+
 def _chain_text(error: BaseException) -> str:
-    return " ".join(str(item) for item in _chain(error))
+    """The chain's messages, lower case, addresses dropped, a lone 407 spelled ``http-407``."""
+    text = _ADDRESS.sub("0x", " ".join(str(item) for item in _chain(error)).lower())
+    return _STATUS_407.sub("http-407", text)
 
 
 # (what the exception chain says, the cause in the admin's words). Matched, never quoted: a
@@ -362,7 +371,10 @@ _CAUSES: Tuple[Tuple[Tuple[str, ...], str], ...] = (
         ),
         "the port does not speak TLS",
     ),
-    (("407", "proxy authentication required"), "the proxy asked for valid credentials (HTTP 407)"),
+    (
+        ("http-407", "proxy authentication required"),
+        "the proxy asked for valid credentials (HTTP 407)",
+    ),
     (("tunnel connection failed",), "the proxy refused to open the connection"),
     (
         (
@@ -396,7 +408,7 @@ def reason(error: BaseException) -> str:
     """Why a transport failed, in a few words of our own: the exception chain's text is matched
     against known causes and never quoted (no URL, header, object dump or server text can reach
     the admin), so an unknown cause is named by its exception class only."""
-    text = _chain_text(error).lower()
+    text = _chain_text(error)
     for markers, cause in _CAUSES:
         if any(marker in text for marker in markers):
             return cause
