@@ -11,9 +11,7 @@
 # these targets install it and node/npm (apt-get), otherwise they say what to install.
 UI_VENV := .venv-ui
 UI_PY := $(UI_VENV)/bin/python
-# The fonts are pinned by package name: tests/ui/fonts.conf lets chromium see only these two.
-UI_FONT_PACKAGES := fonts-roboto-unhinted fonts-dejavu-core
-UI_APT_PACKAGES := chromium $(UI_FONT_PACKAGES)
+UI_APT_PACKAGES := chromium fonts-dejavu-core
 UI_DASH := tests/ui/dashboards
 UI_DASH_BUILD := $(UI_DASH)/build
 UI_DASH_BUNDLE := $(UI_DASH_BUILD)/dashboards.js
@@ -29,18 +27,16 @@ ui-venv: $(UI_VENV)/.installed
 $(UI_VENV)/.installed: requirements/ui.txt
 	$(call venv_from,$(UI_VENV))
 
-# Chromium and the pinned fonts (without them text renders as boxes, or in whatever font the
-# machine has, and the pictures differ). apt-get update runs once, only when something is missing.
+# Chromium and a font (without one, text renders as boxes). apt-get update runs once, only when
+# something is missing.
 ui-browser:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
-	for font in $(UI_FONT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$font 2>/dev/null | grep -q 'ok installed' \
-			|| missing="$$missing $$font"; \
-	done; \
+	dpkg-query -W -f='$${Status}' fonts-dejavu-core 2>/dev/null | grep -q 'ok installed' \
+		|| missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "Installing$$missing (the browser tests' chromium and pinned fonts)"; \
+			echo "Installing$$missing (the browser tests' chromium and font)"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 				--no-install-recommends $(UI_APT_PACKAGES) >/dev/null; \
 		else \

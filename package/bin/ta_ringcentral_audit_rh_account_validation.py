@@ -11,7 +11,7 @@ a secret. Deleting an account also deletes the access token the inputs cached fo
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ringcentral_audit.errors import SECRETS, AuditTrailError, protect
@@ -95,21 +95,6 @@ def read_proxy_stanza(session_key: str) -> Optional[Dict[str, Any]]:
     return {key: value for key, value in stanza.items() if not key.startswith("eai:")}
 
 
-def inputs_using(session_key: str, account_name: str) -> List[str]:
-    """Names of this app's inputs whose account is ``account_name`` (disabled ones included)."""
-    manager = conf_manager.ConfManager(session_key, APP_NAME, **splunkd_address())
-    try:
-        stanzas = manager.get_conf("inputs").get_all(only_current_app=True)
-    except ConfManagerException:
-        return []
-    prefix = "ringcentral_audit_trail://"
-    return sorted(
-        name[len(prefix) :]
-        for name, stanza in stanzas.items()
-        if name.startswith(prefix) and str(stanza.get("account") or "") == account_name
-    )
-
-
 def delete_cached_token(session_key: str, account_name: str) -> None:
     """Delete the tokens the inputs cached for the account; none cached is no error."""
     manager = CredentialManager(session_key, APP_NAME, realm=TOKEN_REALM, **splunkd_address())
@@ -156,16 +141,8 @@ class AccountValidationHandler(GuardedHandler):
             raise _redacted(error) from None
 
     def handleRemove(self, confInfo: Any) -> None:
-        name = str(self.callerArgs.id)
-        # An input left pointing at a deleted account fails every run: refuse, and say which.
-        users = inputs_using(self.getSessionKey(), name)
-        if users:
-            raise RestError(
-                409,
-                f"Account {name!r} is used by input(s) {', '.join(users)}: delete those inputs "
-                "or change their account on the Inputs page first, then delete the account.",
-            )
         AdminExternalHandler.handleRemove(self, confInfo)
+        name = str(self.callerArgs.id)
         logger = get_logger()
         SECRETS.add(self.getSessionKey())
         try:

@@ -72,22 +72,10 @@ class Dashboard:
         own post-processing pipeline (chains of chains resolved)."""
         sources = self.definition.get("dataSources", {})
 
-        # the query as the view first runs it for its filters: each filter input's $token$ at
-        # its default, the wildcard * (other inputs' tokens are left to the checks that use them)
-        defaults = {
-            f"${i['options']['token']}$": "*"
-            for i in self.definition.get("inputs", {}).values()
-            if i.get("type") != "input.timerange"
-            and i.get("options", {}).get("token")
-            and i["options"].get("defaultValue") == "*"
-        }
-
         def full(key: str, depth: int = 0) -> str:
             source = sources.get(key, {})
             options = source.get("options", {})
             query = options.get("query", "")
-            for token, value in defaults.items():
-                query = query.replace(token, value)
             if source.get("type") == "ds.chain" and depth < 5:
                 return f"{full(options.get('extend', ''), depth + 1)} {query}".strip()
             return query
@@ -170,14 +158,7 @@ def dashboard_structure_problems(board: Dashboard) -> List[str]:
     for key in layout.get("globalInputs", []):
         if key not in inputs:
             problems.append(f"global input {key} does not exist")
-    # a panel shown only when its search finds nothing (a no-data notice) may lie over the
-    # panels it replaces: the two are never drawn together
-    hidden = {
-        key
-        for key, viz in visualizations.items()
-        if viz.get("containerOptions", {}).get("visibility", {}).get("hideWhenNoData")
-    }
-    problems.extend(_overlaps([s for s in structure if s.get("item") not in hidden]))
+    problems.extend(_overlaps(structure))
     tokens = {i.get("options", {}).get("token") for i in inputs.values()}
     for token in sorted(set(re.findall(r"\$([\w.]+?)(?:\.earliest|\.latest)?\$", json.dumps(d)))):
         if token not in tokens and not token.startswith("row."):  # row.*: a drilldown's row

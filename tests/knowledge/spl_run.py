@@ -603,17 +603,6 @@ def _match(value: Value, pattern: Value) -> Value:
     return re.search(text(p), text(v)) is not None
 
 
-def _like(value: Value, pattern: Value) -> Value:
-    """like(TEXT, PATTERN): PATTERN matches the whole of TEXT, `%` any run of characters, `_` one
-    character (Splunk's Evaluation functions reference, Comparison and Conditional functions).
-    Case-sensitive here; searches that must hold under either reading lower() both sides."""
-    v, p = single(value, "like()"), single(pattern, "like()")
-    if v is None or p is None:
-        return None
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in text(p))
-    return re.fullmatch(regex, text(v), re.DOTALL) is not None
-
-
 def _mvzip(left: Value, right: Value, separator: Value = ",") -> Value:
     sep = text(single(separator, "mvzip()") or "")
     return _mv([f"{text(a)}{sep}{text(b)}" for a, b in zip(values_of(left), values_of(right))])
@@ -662,7 +651,6 @@ FUNCTIONS: Dict[str, Tuple[int, Optional[int], Impl]] = {
     "tonumber": (1, 1, _eager(_tonumber)),
     "len": (1, 1, _eager(_len)),
     "match": (2, 2, _eager(_match)),
-    "like": (2, 2, _eager(_like)),
     "mvappend": (1, None, _eager(_mvappend)),
     "mvcount": (1, 1, _eager(_mvcount)),
     "mvjoin": (2, 2, _eager(_mvjoin)),

@@ -441,7 +441,7 @@ def test_global_config_has_the_fields_the_add_on_reads() -> None:
     assert account["client_secret"]["encrypted"] is True
     assert account["jwt"]["encrypted"] is True
     assert account["server"]["defaultValue"] == "production"
-    assert tabs["proxyTab"]["password"]["encrypted"] is True
+    assert tabs["proxyTab"]["password"] is True
     assert tabs["logging"]["entity"][0]["field"] == "loglevel"
     (service,) = CONFIG["pages"]["inputs"]["services"]
     assert service["name"] == INPUT

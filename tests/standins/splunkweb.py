@@ -654,28 +654,13 @@ class SplunkWebStandIn:
         default = self.splunkd.app_dir / "default"
         nav_xml = (default / "data" / "ui" / "nav" / "default.xml").read_text()
         color = re.search(r'<nav[^>]*\scolor="([^"]+)"', nav_xml)
-        views = default / "data" / "ui" / "views"
-
-        def label_of(view: str) -> str:
-            file = views / f"{view}.xml"
+        nav = []
+        for view in re.findall(r'<view\s+name="([^"]+)"', nav_xml):
+            file = default / "data" / "ui" / "views" / f"{view}.xml"
             found = (
                 re.search(r"<label>([^<]*)</label>", file.read_text()) if file.is_file() else None
             )
-            return found.group(1) if found else view.title()
-
-        # the nav's top level in order: views, and collections (a menu, as Splunk Web shows them:
-        # its label with a caret) such as Dashboards
-        nav = []
-        body = re.sub(
-            r"<collection\b.*?</collection>", lambda m: f"\0{m.group(0)}\0", nav_xml, flags=re.S
-        )
-        for part in body.split("\0"):
-            if part.startswith("<collection"):
-                title = re.search(r'label="([^"]+)"', part)
-                nav.append({"view": "", "label": (title.group(1) if title else "") + " \u25be"})
-                continue
-            for view in re.findall(r'<view\s+name="([^"]+)"', part):
-                nav.append({"view": view, "label": label_of(view)})
+            nav.append({"view": view, "label": found.group(1) if found else view.title()})
         label = (self.splunkd.conf_stanza("app", "ui") or {}).get("label", self.app)
         script = LAYOUT_JS % {
             "nav": json.dumps(nav),

@@ -10,70 +10,19 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, List, Set, Tuple
 
 CHROMIUM = os.environ.get("UI_CHROMIUM", "/usr/bin/chromium")
-# The pinned fonts (tests/ui/fonts.conf: Debian's fonts-roboto-unhinted and fonts-dejavu-core,
-# installed by mk/ui.mk) and nothing else, whatever else the machine has installed.
-FONTS_CONF = Path(__file__).resolve().parent / "fonts.conf"
-PINNED_FONTS = ("Roboto", "DejaVu Sans", "DejaVu Serif")  # families, weights (Roboto Medium)
-LAUNCH = {
-    "executable_path": CHROMIUM,
-    "args": ["--no-sandbox", "--font-render-hinting=none", "--disable-lcd-text"],
-    "env": {**os.environ, "FONTCONFIG_FILE": str(FONTS_CONF)},
-}
+LAUNCH = {"executable_path": CHROMIUM, "args": ["--no-sandbox"]}
 VIEWPORT = {"width": 1280, "height": 800}
 MISSING_BROWSER = (
     f"{CHROMIUM} is missing: the browser tests need Debian's chromium and a font "
-    "(`make test-ui` installs them as root; else apt-get install chromium fonts-dejavu-core "
-    "fonts-roboto-unhinted)"
+    "(`make test-ui` installs them as root; else apt-get install chromium fonts-dejavu-core)"
 )
 # What chromium logs as a console error for any HTTP error answer; matched to the responses.
 _FAILED_RESOURCE = re.compile(
     r"Failed to load resource: the server responded with a status of (\d+)"
 )
-
-
-def fonts_used(page: Any) -> Dict[str, int]:
-    """The fonts chromium drew the page's text with (family -> glyph count), from the DevTools
-    protocol (CSS.getPlatformFontsForNode) for every element with text of its own."""
-    session = page.context.new_cdp_session(page)
-    try:
-        session.send("DOM.enable")
-        session.send("CSS.enable")
-        root = session.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
-        used: Dict[str, int] = {}
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            stack.extend(node.get("children", []))
-            texts = [c for c in node.get("children", []) if c.get("nodeType") == 3]
-            if node.get("nodeType") != 1 or not any(c.get("nodeValue", "").strip() for c in texts):
-                continue
-            if node.get("nodeName") in ("SCRIPT", "STYLE", "TITLE", "NOSCRIPT"):
-                continue
-            try:
-                fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
-            except Exception:  # noqa: BLE001 (a node the page removed meanwhile)
-                fonts = {}
-            for font in fonts.get("fonts", []):
-                used[font["familyName"]] = used.get(font["familyName"], 0) + font["glyphCount"]
-        return used
-    finally:
-        session.detach()
-
-
-def unpinned_fonts(page: Any) -> List[str]:
-    """Fonts the page's text used that are not the pinned ones (an empty list when all are)."""
-    used = fonts_used(page)
-    if not used:
-        return ["no text drawn with any font"]
-    return [
-        f"{name} ({count} glyphs)"
-        for name, count in used.items()
-        if not name.startswith(PINNED_FONTS)
-    ]
 
 
 @dataclass

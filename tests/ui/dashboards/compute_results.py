@@ -7,14 +7,10 @@ Splunk's dashboard framework.
 Run in .venv-knowledge (pytest-splunk-addon loads the samples):
     python tests/ui/dashboards/compute_results.py output/TA-ringcentral-audit OUT.json
 
-The world (the same on every machine and every run, so `make screenshots` twice gives the same
-pictures): "now" is NOW, a few minutes after the last of the add-on's log lines
-(tests/knowledge/data/addon_log_lines.txt), which keep their own times, as do the collection
-events (their dates, the dates inside the log lines and "now" agree). The audit records get
-their times and ids from a seeded generator instead of pytest-splunk-addon's random tokens:
-spread over the 20 hours before NOW, each from input northwind (RingCentral account Northwind
-Traders) or, for a seeded third of them, contoso (Contoso Ltd), as two inputs on two accounts
-would index them. _indextime is NOW.
+Time: the samples are indexed "now" (their ##timestamp## tokens fall in the last 10 minutes, as
+pytest-splunk-addon ingests them; _indextime is the time of this run). The add-on's log lines
+(tests/knowledge/data/addon_log_lines.txt) keep their spacing but are shifted so the last one
+was written 5 minutes ago. timechart covers each view's default time range.
 A query that cannot be evaluated gets a "reason" instead of results: never made-up rows.
 """
 
@@ -22,11 +18,9 @@ from __future__ import annotations
 
 import calendar
 import json
-import random
 import re
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -109,54 +103,46 @@ def _row(fields: Mapping[str, Tuple[str, ...]]) -> Dict[str, Any]:
 
 
 COLLECTION = "ringcentral:audit:collection"
+ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{3})?Z")
+DAY = 86400
 
 
-# The world's clock: five minutes after the newest log line (2026-06-01 10:12:30 UTC).
-NOW = float(calendar.timegm((2026, 6, 1, 10, 17, 30, 0, 0, 0)))
-SEED = 19
-RECORDS_SPAN_S = 20 * 3600
-# (input, RingCentral account name, accountId) of the world's two inputs
-WORLD_INPUTS = (
-    ("northwind", "Northwind Traders", "401587123008"),
-    ("contoso", "Contoso Ltd", "401587123999"),
-)
+def shifted_collection_raw(raw: str, days: int) -> str:
+    """A collection event moved by whole days: every RFC 3339 time in it (time, window and loss
+    bounds, run start, and those its message quotes) moves together, so holes, gaps and clock
+    times stay as in the sample."""
+
+    def move(match: re.Match[str]) -> str:
+        stamp = calendar.timegm(time.strptime(match.group(1), EVENT_TIME)) + days * DAY
+        return f"{time.strftime(EVENT_TIME, time.gmtime(stamp))}{match.group(2) or ''}Z"
+
+    return ISO_TIME.sub(move, raw)
 
 
-def seeded_record(raw: str, rng: random.Random, now: float) -> Tuple[str, str]:
-    """A tokenized audit sample with the seeded world's time, id and account: the values
-    pytest-splunk-addon drew at random are replaced where they stand (the raw text is otherwise
-    unchanged). Returns the raw record and the input that collected it."""
-    document = json.loads(raw)
-    moment = now - 600 - rng.uniform(0, RECORDS_SPAN_S)
-    stamp = time.strftime(EVENT_TIME, time.gmtime(moment)) + ".000Z"
-    record_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    name, account, account_id = WORLD_INPUTS[1 if rng.random() < 1 / 3 else 0]
-    raw = raw.replace(f'"eventTime":"{document["eventTime"]}"', f'"eventTime":"{stamp}"')
-    raw = raw.replace(f'"id":"{document["id"]}"', f'"id":"{record_id}"')
-    if account_id != WORLD_INPUTS[0][2]:
-        raw = raw.replace(
-            f'"accountId":"{document.get("accountId")}"', f'"accountId":"{account_id}"'
-        )
-        raw = raw.replace(
-            f'"accountName":"{document.get("accountName")}"', f'"accountName":"{account}"'
-        )
-    return raw, name
+def collection_shift_days(raws: List[str], now: float) -> int:
+    """Whole days that bring the newest collection event to yesterday (UTC): the sample's fixed
+    times (June 2026) then fall in each view's default time range, whatever the date of the run."""
+    newest = max(
+        calendar.timegm(time.strptime(m.group(1), EVENT_TIME))
+        for raw in raws
+        for m in ISO_TIME.finditer(raw)
+    )
+    return int((now // DAY - 1) - newest // DAY)
 
 
 def audit_events(app: Path, now: float) -> List[Dict[str, Any]]:
     """The samples of both sourcetypes, each through its own sourcetype's search-time
-    configuration: audit records re-timed by the seeded world, collection events as written."""
-    rng = random.Random(SEED)
+    configuration: audit records at their ##timestamp## time, collection events shifted."""
+    samples = checks.samples(checks.PACKAGE)
+    collection = [s.raw for s in samples if s.metadata.get("sourcetype") == COLLECTION]
+    days = collection_shift_days(collection, now) if collection else 0
     configs: Dict[str, SearchTime] = {}
     rows = []
-    for sample in checks.samples(checks.PACKAGE):
+    for sample in samples:
         sourcetype = sample.metadata.get("sourcetype", checks.SOURCETYPE)
-        raw, name = sample.raw, str(json.loads(sample.raw).get("input", "pytest"))
-        if sourcetype != COLLECTION:
-            raw, name = seeded_record(raw, rng, now)
+        raw = shifted_collection_raw(sample.raw, days) if sourcetype == COLLECTION else sample.raw
         config = configs.setdefault(sourcetype, SearchTime(app, sourcetype))
-        metadata = {**checks.INDEX_METADATA, "source": (f"ringcentral_audit_trail://{name}",)}
-        event = config.run(raw, metadata)
+        event = config.run(raw, checks.INDEX_METADATA)
         row = _row(event.search_fields())
         document = json.loads(raw)
         stamp = document["time"] if sourcetype == COLLECTION else document["eventTime"]
@@ -167,19 +153,21 @@ def audit_events(app: Path, now: float) -> List[Dict[str, Any]]:
     return rows
 
 
-def log_events() -> List[Dict[str, Any]]:
-    """The add-on's log lines at the times they carry (NOW is set after the last of them)."""
+def log_events(now: float) -> List[Dict[str, Any]]:
     lines = [line for line in checks.LOG_SAMPLE.read_text("utf-8").splitlines() if line.strip()]
     parsed = content.log_events(checks.LOG_SAMPLE)
-    rows = []
-    for line, fields in zip(lines, parsed):
+    times = []
+    for line in lines:
         match = LOG_TIME.match(line)
         if not match:
             raise ValueError(f"log line without a timestamp: {line[:60]!r}")
         stamp = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
-        when = stamp + int(match.group(2)) / 1000
+        times.append(stamp + int(match.group(2)) / 1000)
+    shift = (now - 300) - max(times)
+    rows = []
+    for line, fields, when in zip(lines, parsed, times):
         row = _row(fields)
-        row.update(_time=when, _indextime=when, _raw=line)
+        row.update(_time=when + shift, _indextime=when + shift, _raw=line)
         rows.append(row)
     return rows
 
@@ -268,148 +256,49 @@ def geo_table(events: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     return table
 
 
-# Filters a user types, per view: each is computed as a variant of the view (its searches with
-# these token values, the other inputs at their defaults), so that the browser tests can type them
-# and compare what the panels show with what was computed. Drilldowns that set tokens get a
-# variant for each row (or series) they can be clicked on, derived from the results.
-FILTER_SCENARIOS: Dict[str, List[Dict[str, str]]] = {
-    "ringcentral_audit_activity": [
-        {"account": "Contoso Ltd"},
-        {"input": "northwind"},
-        {"user": "bob*"},
-        {"target": "dana lee"},
-        {"action_id": "CHANGE_USER_INFO"},
-        {"area": "role"},
-        {"ip": "198.51.100.*"},
-    ],
-    "ringcentral_audit_security": [
-        {"account": "Contoso Ltd"},
-        {"input": "northwind"},
-        {"user": "charlie*"},
-        {"area": "role"},
-        {"ip": "192.0.2.*"},
-    ],
-}
-
-
-def input_defaults(definition: Mapping[str, Any]) -> Dict[str, str]:
-    """token -> default value of every input but the time range."""
-    defaults = {}
-    for item in definition.get("inputs", {}).values():
-        options = item.get("options", {})
-        if item.get("type") != "input.timerange" and options.get("token"):
-            defaults[str(options["token"])] = str(options.get("defaultValue", ""))
-    return defaults
-
-
-def with_tokens(query: str, tokens: Mapping[str, str]) -> str:
-    """The query with each $token$ replaced by its value, as Dashboard Studio substitutes them."""
-    for token, value in tokens.items():
-        query = query.replace(f"${token}$", value)
-    return query
-
-
-def compute_sources(
-    definition: Mapping[str, Any],
-    events: List[Dict[str, Any]],
-    macros: Mapping[str, str],
-    geo: Mapping[str, Any],
-    now: float,
-    tokens: Mapping[str, str],
-) -> Dict[str, Any]:
-    """Every data source of a view with these input values, over these events."""
-    sources: Dict[str, Any] = {}
-    for key, source in definition.get("dataSources", {}).items():
-        try:
-            query, base = resolved(definition, key)
-        except Unresolved as error:
-            sources[key] = {
-                "query": source.get("options", {}).get("query", ""),
-                "reason": str(error),
-            }
-            continue
-        try:
-            ctx = spl_run.Context(now, time_range(definition, base, now), geo)
-        except spl_run.RunError as error:
-            sources[key] = {"query": query, "reason": f"time range: {error}"}
-            continue
-        query = with_tokens(query, tokens)
-        try:
-            expanded = content.expand(query, macros)
-        except spl_search.SearchError as error:
-            sources[key] = {"query": query, "reason": f"macros: {error}"}
-            continue
-        searched = in_range(events, ctx.range)  # the job's earliest/latest, as splunkd
-        result = evaluate(expanded, searched, macros, ctx)
-        sources[key] = {**result, "query": query}
-        if source.get("type") == "ds.chain":
-            sources[key]["extends"] = source["options"]["extend"]
-    return sources
-
-
-def drilldown_scenarios(
-    definition: Mapping[str, Any], sources: Mapping[str, Any]
-) -> List[Dict[str, str]]:
-    """Token values each drilldown.setToken of the view can set: one set per row of the clicked
-    visualization's results (key row.<field or column label>.value), or per series (name2)."""
-    scenarios = []
-    for viz in definition.get("visualizations", {}).values():
-        source = sources.get(viz.get("dataSources", {}).get("primary", ""), {})
-        fields, columns = source.get("fields") or [], source.get("columns") or []
-        for handler in viz.get("eventHandlers", []):
-            if handler.get("type") != "drilldown.setToken":
-                continue
-            pairs = [(t["token"], t["key"]) for t in handler["options"]["tokens"]]
-            if any(key == "name2" for _, key in pairs):
-                for name in fields:
-                    if not name.startswith("_"):
-                        scenarios.append({token: name for token, _ in pairs})
-                continue
-            # a table names a clicked row's cells by its column labels (options.headers)
-            labels = dict(zip(viz.get("options", {}).get("headers") or [], fields))
-            for index in range(len(columns[0]) if columns else 0):
-                values = {}
-                for token, key in pairs:
-                    field = key[len("row.") : -len(".value")]
-                    field = labels.get(field, field)
-                    cell = columns[fields.index(field)][index] if field in fields else None
-                    values[token] = cell if isinstance(cell, str) else ""
-                scenarios.append(values)
-    return scenarios
-
-
 def compute(app: Path, now: float) -> Dict[str, Any]:
     macros = content.macro_definitions(app)
     # newest first, the order in which Splunk returns events (what `head` and `dedup` keep)
-    events = sorted(audit_events(app, now) + log_events(), key=lambda row: -row["_time"])
+    events = sorted(audit_events(app, now) + log_events(now), key=lambda row: -row["_time"])
     geo = geo_table(events)
     views = []
     for path in content.views(app):
         board = content.load_dashboard(path)
         if board.root_attrs.get("version") != "2":
             continue  # UCC's own pages (configuration, inputs, dashboard): tests/ui's other half
+        sources = {}
         definition = board.definition
-        defaults = input_defaults(definition)
-        sources = compute_sources(definition, events, macros, geo, now, defaults)
-        variants = []
-        wanted = FILTER_SCENARIOS.get(board.name, []) + drilldown_scenarios(definition, sources)
-        for scenario in wanted:
-            tokens = {**defaults, **scenario}
-            if tokens == defaults or any(v["tokens"] == tokens for v in variants):
+        for key, source in definition.get("dataSources", {}).items():
+            try:
+                query, base = resolved(definition, key)
+            except Unresolved as error:
+                sources[key] = {
+                    "query": source.get("options", {}).get("query", ""),
+                    "reason": str(error),
+                }
                 continue
-            variant = compute_sources(definition, events, macros, geo, now, tokens)
-            variants.append({"tokens": tokens, "sources": variant})
+            try:
+                ctx = spl_run.Context(now, time_range(definition, base, now), geo)
+            except spl_run.RunError as error:
+                sources[key] = {"query": query, "reason": f"time range: {error}"}
+                continue
+            query = with_input_defaults(definition, query)
+            try:
+                expanded = content.expand(query, macros)
+            except spl_search.SearchError as error:
+                sources[key] = {"query": query, "reason": f"macros: {error}"}
+                continue
+            searched = in_range(events, ctx.range)  # the job's earliest/latest, as splunkd
+            result = evaluate(expanded, searched, macros, ctx)
+            sources[key] = {**result, "query": query}
+            if source.get("type") == "ds.chain":
+                sources[key]["extends"] = source["options"]["extend"]
         views.append(
             {
                 "name": board.name,
                 "problems": board.problems,
                 "definition": board.definition,
                 "sources": sources,
-                "tokens": defaults,
-                "filters": FILTER_SCENARIOS.get(board.name, []),
-                "variants": variants,
-                # the same view over an index without a single event: its empty state
-                "empty": compute_sources(definition, [], macros, geo, now, defaults),
             }
         )
     return {"generated_at": now, "app": str(app), "views": views}
@@ -423,7 +312,7 @@ def main(argv: List[str]) -> int:
     if not (app / "default" / "data" / "ui" / "views").is_dir():
         print(f"{app} has no default/data/ui/views: run `make build` first", file=sys.stderr)
         return 2
-    result = compute(app, NOW)
+    result = compute(app, time.time())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1), "utf-8")
     evaluated = 0

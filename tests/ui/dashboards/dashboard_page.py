@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 HERE = Path(__file__).resolve().parent
@@ -29,11 +29,6 @@ SPLUNKD = "/en-US/splunkd/__raw"
 CHROMIUM = "/usr/bin/chromium"
 MAKE_HINT = "run `make test-ui` (it builds the add-on, the results and the bundle)"
 VIEWPORT = {"width": 1440, "height": 1000}
-# The sizes an admin's browser window has: every view must answer its question at both.
-VIEWPORTS = {
-    "1280x800": {"width": 1280, "height": 800},
-    "1920x1080": {"width": 1920, "height": 1080},
-}
 LOAD_TIMEOUT_MS = 120_000
 
 # Splunk Web's server configuration ($C), the subset @splunk/splunk-utils reads.
@@ -99,9 +94,9 @@ CURRENT_CONTEXT = {
 }
 
 
-def timeparser_answer(url: str, now: Optional[float] = None) -> Dict[str, str]:
+def timeparser_answer(url: str) -> Dict[str, str]:
     """search/timeparser: each time= argument as an ISO time (what the picker shows per preset)."""
-    now = time.time() if now is None else now
+    now = time.time()
     answer = {}
     for spec in parse_qs(urlsplit(url).query, keep_blank_values=True).get("time", []):
         answer[spec] = spl_run.iso(spl_run.relative_time(now, spec))
@@ -130,33 +125,15 @@ class Rendered:
     splunkd_calls: List[str] = field(default_factory=list)
 
 
-def world_now() -> Optional[float]:
-    """The "now" of the world the results were computed in (compute_results.NOW), if computed."""
-    if not RESULTS.exists():
-        return None
-    return float(json.loads(RESULTS.read_text("utf-8")).get("generated_at") or 0) or None
-
-
 def open_view(
-    context: Any,
-    view: str,
-    definition: Mapping[str, Any],
-    results: Mapping[str, Any],
-    now: Optional[float] = None,
-    first_asked: Optional[List[str]] = None,
+    context: Any, view: str, definition: Mapping[str, Any], results: Mapping[str, Any]
 ) -> Rendered:
-    """A new page of the browser context showing the view; returns once its panels settled.
-    The page's clock (Date) and splunkd's time parser stand at ``now``, by default the results'
-    world's "now", so relative times and time-range labels agree with the computed rows."""
+    """A new page of the browser context showing the view; returns once its panels settled."""
     from playwright.sync_api import Error as PlaywrightError
 
-    now = world_now() if now is None else now
     page = context.new_page()
-    if now is not None:
-        page.clock.install(time=now)  # runs from now on (a frozen Date stops debounced clicks)
     rendered = Rendered(page)
     html = page_html(view, definition, results)
-    asked_first = json.dumps(list(results) if first_asked is None else first_asked)
 
     def on_console(message: Any) -> None:
         if message.type == "error":
@@ -182,7 +159,7 @@ def open_view(
             request_route.fulfill(status=200, json=CURRENT_CONTEXT)
         elif path.startswith(SPLUNKD) and path.endswith("/search/timeparser"):
             rendered.splunkd_calls.append(path)
-            request_route.fulfill(status=200, json=timeparser_answer(request.url, now))
+            request_route.fulfill(status=200, json=timeparser_answer(request.url))
         elif request.url.startswith("data:"):
             request_route.continue_()
         else:
@@ -197,7 +174,7 @@ def open_view(
             # every computed query (a chain's only once its base answered) asked and answered
             "() => { const h = window.__harness || {}; const r = h.requests || [];"
             " return r.length > 0 && r.every(x => x.requested)"
-            f" && {asked_first}.every(q => r.some(x => x.query === q)); }}",
+            " && Object.keys(h.results || {}).every(q => r.some(x => x.query === q)); }",
             timeout=LOAD_TIMEOUT_MS,
             polling=250,
         )
@@ -206,36 +183,7 @@ def open_view(
     page.wait_for_load_state("load", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_timeout(500)  # charts animate in after their data arrives
-    settle(page)
     return rendered
-
-
-def settle(page: Any) -> None:
-    """Scroll the whole view once (panels below the fold draw when they come into view), back to
-    the top, then wait until what is drawn stops changing."""
-    height = page.evaluate("document.documentElement.scrollHeight")
-    for top in range(0, height, 400):
-        page.evaluate(f"window.scrollTo(0, {top})")
-        page.wait_for_timeout(100)
-    page.evaluate("window.scrollTo(0, 0)")
-    last = None
-    for _ in range(40):
-        drawn = page.evaluate(
-            "document.body.innerText.length + document.querySelectorAll('svg *').length"
-        )
-        if drawn == last:
-            return
-        last = drawn
-        page.wait_for_timeout(500)
-
-
-def answers(view: Mapping[str, Any]) -> Dict[str, Any]:
-    """query -> computed results for every variant of a view (what the page may ask for)."""
-    out: Dict[str, Any] = {}
-    for variant in view.get("variants", []):
-        out.update({s["query"]: s for s in variant["sources"].values()})
-    out.update({s["query"]: s for s in view["sources"].values()})
-    return out
 
 
 def load_results() -> Dict[str, Any]:

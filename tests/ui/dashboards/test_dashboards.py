@@ -26,11 +26,7 @@ _NO_GEOIP = (
 ALLOWED_UNEVALUATED: Dict[Tuple[str, str], str] = {
     ("ringcentral_audit_security", "ds_activity_map"): f"{_NO_GEOIP}; then geostats",
 }
-_NOTICE = "the no-data notice: empty (and hidden) whenever the view found records"
-ALLOWED_EMPTY: Dict[Tuple[str, str], str] = {
-    ("ringcentral_audit_activity", "ds_no_data"): _NOTICE,
-    ("ringcentral_audit_security", "ds_no_data"): _NOTICE,
-}
+ALLOWED_EMPTY: Dict[Tuple[str, str], str] = {}
 
 
 def _ids(view: Any) -> str:
@@ -139,11 +135,6 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
     problems = []
     placed = {item["id"] for item in panels["items"]}
     for key in sorted(set(definition["visualizations"]) - placed):
-        viz = definition["visualizations"][key]
-        hidden = viz.get("containerOptions", {}).get("visibility", {}).get("hideWhenNoData")
-        source = view["sources"].get(viz.get("dataSources", {}).get("primary", ""), {})
-        if hidden and not computed_rows_of(source):
-            continue  # hidden because it has no data, as its definition asks
         problems.append(f"{key}: not rendered")
     for item in panels["items"]:
         key = item["id"]
@@ -170,7 +161,6 @@ def _panel_problems(view: Dict[str, Any], panels: Dict[str, Any]) -> List[str]:
             problems.append(f"{key}: shows no data: {item['message'] or 'placeholder'}")
             continue
         item["allowed_empty"] = (view["name"], ds_key) in ALLOWED_EMPTY
-        item["headers"] = viz.get("options", {}).get("headers")
         problems += [f"{key}: {p}" for p in _content_problems(item, source)]
     return problems
 
@@ -201,12 +191,10 @@ def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]
         value = next(col[-1] for name, col in zip(fields, columns) if not name.startswith("_"))
         return [] if value in shown else [f"shows {shown}, computed {value!r}"]
     if item["type"] == "splunk.table":
-        # the header labels every computed field (options.headers: human labels, in order);
-        # the first row shows the first computed row
-        labels = item.get("headers") or fields
-        if item["header"] != labels:
-            return [f"columns {item['header']}, computed {fields} labelled {labels}"]
-        shown = dict(zip(fields, item["firstRow"]))
+        # the header names every computed field; the first row shows the first computed row
+        if item["header"] != fields:
+            return [f"columns {item['header']}, computed {fields}"]
+        shown = dict(zip(item["header"], item["firstRow"]))
         wrong = [
             f"{name}={shown.get(name)!r}, computed {col[0]!r}"
             for name, col in zip(fields, columns)
@@ -219,9 +207,7 @@ def _content_problems(item: Dict[str, Any], source: Dict[str, Any]) -> List[str]
     series = [name for name in fields if not name.startswith("_")][
         1 if item["type"] == "splunk.pie" else 0 :
     ]
-    # a pie's slices, and a bar chart's categories (its legend off: one series), are named
-    categories = item["type"] in ("splunk.pie", "splunk.bar")
-    names = set(series) | ({str(v) for v in columns[0]} if categories else set())
+    names = set(series) | ({str(v) for v in columns[0]} if item["type"] == "splunk.pie" else set())
     if not any(_label_of(text, name) for text in item["chartText"] for name in names):
         return [f"chart shows none of {sorted(names)[:5]}: {item['chartText'][:8]}"]
     return []

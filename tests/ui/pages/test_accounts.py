@@ -188,32 +188,3 @@ def test_deleting_an_account_also_deletes_its_cached_token(
     assert secrets_of(stack, "main") is None
     assert stack.splunkd.clear_password(TOKEN_REALM, "main") is None
     assert stack.splunkd.clear_password(TOKEN_REALM, "other") == token
-
-
-def test_an_account_in_use_cannot_be_deleted_and_the_message_names_its_inputs(
-    page: Any, stack: SetupPages, rc: RingCentralStandIn, watch: Any
-) -> None:
-    open_configuration(page, stack)
-    expect(add_account(page, account_form(rc))).to_be_hidden(timeout=TIMEOUT)
-    for name in ("audit_b", "audit_a"):
-        stack.splunkd.set_conf(
-            "inputs",
-            f"ringcentral_audit_trail://{name}",
-            {"account": "main", "index": "main", "interval": "300", "disabled": "1"},
-        )
-    stack.splunkd.set_conf(
-        "inputs",
-        "ringcentral_audit_trail://elsewhere",
-        {"account": "other", "index": "main", "interval": "300", "disabled": "0"},
-    )
-    # splunkd answers a refusal of an admin_external handler with 500 and its message
-    watch.expect_status(500, ACCOUNT_ENDPOINT)
-
-    table_row(page, "main").get_by_role("button", name="Delete").click()
-    dialog(page).get_by_role("button", name="Delete", exact=True).click()
-
-    message = dialog(page).get_by_text("is used by input(s) audit_a, audit_b")
-    expect(message).to_be_visible(timeout=TIMEOUT)
-    assert "elsewhere" not in dialog(page).inner_text()
-    assert stack.splunkd.conf_stanza(ACCOUNT_CONF, "main") is not None
-    assert secrets_of(stack, "main") is not None
