@@ -122,15 +122,19 @@ def test_a_reconciliation_that_found_missing_records_is_a_gap():
         "counted_now": 12,
         "re_read": 12,
         "recovered": 0,
-        "outcome": "short",
+        "outcome": "unreconciled",  # the engine's outcome when the count still disagrees
     }
     answer = _answer([_window("alive", JAN, jul), reconcile])
     gap = (
-        f"{_shown(JAN + DAY)} to {_shown(JAN + 2 * DAY)} reconciliation: short "
+        f"{_shown(JAN + DAY)} to {_shown(JAN + 2 * DAY)} reconciliation: unreconciled "
         "(10 records counted, 12 now, 0 recovered)"
     )
     assert answer["alive"] == ("no", (gap,))
     assert answer["account:acme"] == ("no", (gap,))
+    # a day whose count matched, or was re-read to the end, is no gap
+    for outcome in ("match", "complete", "beyond_history", "unknown"):
+        fine = _answer([_window("alive", JAN, jul), {**reconcile, "outcome": outcome}])
+        assert fine["alive"] == ("yes", ()), outcome
 
 
 windows = st.lists(
