@@ -420,6 +420,10 @@ _NUMBERISH = st.one_of(
     st.from_regex(r"\A[0-9]{1,6}(\.[0-9]{1,3})?\Z"),
     st.text(alphabet="0123456789.-+e_x \u0661\u0662\u0660nanifINF", min_size=1, max_size=10),
 )
+# the input's number fields: the page and the library must agree on each
+_NUMBER_FIELDS = st.sampled_from(
+    ["interval", "lag_seconds", "overlap_seconds", "reconcile_days", "reconcile_budget_percent"]
+)
 _DATEISH = st.one_of(
     st.from_regex(START_DATE_CORE, fullmatch=True),
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2026, 1, 1)).map(
@@ -436,18 +440,7 @@ _ACTIONISH = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(
     st.one_of(
-        st.tuples(
-            st.sampled_from(
-                [
-                    "interval",
-                    "lag_seconds",
-                    "overlap_seconds",
-                    "reconcile_days",
-                    "reconcile_budget_percent",
-                ]
-            ),
-            _NUMBERISH,
-        ),
+        st.tuples(_NUMBER_FIELDS, _NUMBERISH),
         st.tuples(st.just("start_date"), _DATEISH),
         st.tuples(st.sampled_from(["action_ids", "exclude_action_ids"]), _ACTIONISH),
     )
@@ -542,18 +535,7 @@ def _probe(python: str, cases: List[Any]) -> List[Any]:
 @given(
     cases=st.lists(
         st.one_of(
-            st.tuples(
-                st.sampled_from(
-                    [
-                        "interval",
-                        "lag_seconds",
-                        "overlap_seconds",
-                        "reconcile_days",
-                        "reconcile_budget_percent",
-                    ]
-                ),
-                _NUMBERISH,
-            ),
+            st.tuples(_NUMBER_FIELDS, _NUMBERISH),
             st.tuples(st.just("start_date"), _DATEISH),
             st.tuples(st.just("start_date"), st.sampled_from(["2026-05-01T08:30:00+0000"])),
             st.tuples(st.sampled_from(["action_ids", "exclude_action_ids"]), _ACTIONISH),
