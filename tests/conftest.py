@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import pytest
+
+try:
+    from hypothesis import settings
+except ImportError:  # a suite whose environment has no hypothesis
+    pass
+else:
+    # `make test` (and so CI) draws the same generated cases on every run, so a fresh clone
+    # passes or fails the same way; `HYPOTHESIS_PROFILE=explore make test` draws new ones each
+    # run, to hunt. A case found while exploring is kept as an @example beside its test.
+    settings.register_profile("repeatable", derandomize=True, print_blob=True)
+    settings.register_profile("explore", print_blob=True)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)

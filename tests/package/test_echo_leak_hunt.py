@@ -26,11 +26,11 @@ import logging
 import quopri
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ringcentral_audit.errors import AuditTrailError, protect
 from ringcentral_audit.settings import Connection, parse_account
@@ -170,11 +170,19 @@ def check(server: Any, secret: str, what: str, level: int, **plan: Any) -> Tuple
     return message, stream.getvalue()
 
 
-def leaks(secret: str, echoed: str, texts: List[str]) -> List[str]:
+def leaks(secret: str, echoed: str, texts: List[str], own: Sequence[str] = ()) -> List[str]:
+    """Windows of the secret (or its echo) in the texts, except those the add-on writes anyway.
+
+    `own` is what the same check printed when the server echoed nothing of any secret: a
+    generated secret such as "authenti0" shares "authenti" with the add-on's own words, which
+    is no leak.
+    """
     found = []
     for form in {secret, echoed}:
         for i in range(len(form) - 7):
             window = form[i : i + 8]
+            if any(window in text for text in own):
+                continue
             found += [window for text in texts if window in text]
     if len(secret) < 8:
         for text in texts:
@@ -193,6 +201,9 @@ def leaks(secret: str, echoed: str, texts: List[str]) -> List[str]:
     level=st.sampled_from([logging.DEBUG, logging.INFO]),
     in_code=st.booleans(),
 )
+@example(  # CI found it: the secret shares "authenti" with the add-on's own words
+    secret="authenti0", chain=["\\u escapes"], where="search", status=401, level=10, in_code=False
+)
 def test_no_generated_echo_of_the_client_secret_reaches_the_admin_or_the_log(
     server: Any, secret: str, chain: List[str], where: str, status: int, level: int, in_code: bool
 ) -> None:
@@ -209,7 +220,17 @@ def test_no_generated_echo_of_the_client_secret_reaches_the_admin_or_the_log(
         in_code=in_code,
     )
     assert message != "accepted"
-    assert leaks(secret, echoed, [message, logged]) == [], (chain, message, logged)
+    own = check(
+        server,
+        "Control-client-secret-5",
+        "client_secret",
+        level,
+        echo="parameter",
+        where=where,
+        status=status,
+        in_code=in_code,
+    )
+    assert leaks(secret, echoed, [message, logged], list(own)) == [], (chain, message, logged)
     assert "answer not shown" in message or START not in message
 
 
